@@ -1,0 +1,153 @@
+"""Events the service emits when maintenance changes, and who hears them.
+
+Listeners (notifiers, the application's own callbacks) run off the request
+path, on the dispatcher's thread; one failing listener is logged and never
+stops the others or the change itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from maintguard.state import MaintenanceState, Mode, format_time
+
+logger = logging.getLogger("maintguard")
+
+
+class EventKind(str, enum.Enum):
+    ACTIVATED = "activated"
+    UPDATED = "updated"
+    DEACTIVATED = "deactivated"
+    EMERGENCY = "emergency"
+    WINDOW_UPCOMING = "window_upcoming"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen
+class MaintenanceEvent:
+    """Something happened to maintenance. ``simulated`` marks test mode."""
+
+    kind: EventKind
+    state: MaintenanceState
+    actor: str
+    at: datetime
+
+    @property
+    def simulated(self) -> bool:
+        return self.state.mode is Mode.TEST
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body webhooks receive."""
+        state = self.state
+        return {
+            "event": self.kind.value,
+            "simulated": self.simulated,
+            "at": format_time(self.at),
+            "actor": self.actor,
+            "mode": state.mode.value,
+            "reason": state.reason,
+            "message": state.message if state.message is not None else state.reason,
+            "started_at": format_time(state.started_at),
+            "estimated_completion": format_time(state.estimated_completion),
+            "ends_at": format_time(state.ends_at),
+            "window": state.window.to_dict() if state.window is not None else None,
+            "version": state.version,
+        }
+
+
+class Listener(Protocol):
+    """Anything with ``notify(event)``; it may block (it runs off-path)."""
+
+    def notify(self, event: MaintenanceEvent) -> None: ...
+
+
+def as_listener(value: Listener | Callable[[MaintenanceEvent], object]) -> Listener:
+    if hasattr(value, "notify"):
+        return value  # type: ignore[return-value]
+    if callable(value):
+        return _CallableListener(value)
+    raise TypeError(f"{value!r} is neither a notifier nor a callable")
+
+
+@attrs.frozen
+class _CallableListener:
+    function: Callable[[MaintenanceEvent], object]
+
+    def notify(self, event: MaintenanceEvent) -> None:
+        self.function(event)
+
+
+class EventDispatcher:
+    """Delivers events on one lazily started daemon thread per process."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._queue: queue.SimpleQueue[MaintenanceEvent | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def add(self, listener: Listener | Callable[[MaintenanceEvent], object]) -> None:
+        self._listeners.append(as_listener(listener))
+
+    @property
+    def listeners(self) -> tuple[Listener, ...]:
+        return tuple(self._listeners)
+
+    def emit(self, event: MaintenanceEvent) -> None:
+        if not self._listeners:
+            return
+        self._ensure_thread()
+        self._queue.put(event)
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's thread does not exist here."""
+        self._thread = None
+        self._queue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued event was delivered (for tests, shutdown)."""
+        done = threading.Event()
+        self._queue.put(None)
+        self._ensure_thread()
+        self._drained = done
+        return done.wait(timeout)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="maintguard-events", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            event = self._queue.get()
+            if event is None:
+                drained = getattr(self, "_drained", None)
+                if drained is not None:
+                    drained.set()
+                continue
+            for listener in list(self._listeners):
+                try:
+                    listener.notify(event)
+                except Exception as exc:  # a notifier must never break a change
+                    logger.error(
+                        "[MAINTENANCE] Notification failed: notifier=%s event=%s error=%s",
+                        type(listener).__name__,
+                        event.kind.value,
+                        type(exc).__name__,
+                    )
