@@ -73,7 +73,7 @@ class Listener(Protocol):
 
 def as_listener(value: Listener | Callable[[MaintenanceEvent], object]) -> Listener:
     if hasattr(value, "notify"):
-        return value  # type: ignore[return-value]
+        return value  # type: ignore[return-value,unused-ignore]
     if callable(value):
         return _CallableListener(value)
     raise TypeError(f"{value!r} is neither a notifier nor a callable")

@@ -1,0 +1,107 @@
+"""Blocked-attempt counters: counted in-process, flushed to the store in batches.
+
+A blocked request costs one locked dict increment here, never a network
+call; the housekeeper flushes the batch once per tick and caches the
+store's totals so the read endpoints do no I/O either.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from maintguard.exceptions import StoreError
+from maintguard.stores.base import SAMPLE_LIMIT, AttemptBatch, AttemptCounts, StateStore
+
+#: Longest sample path kept for the report (they are client-chosen).
+_SAMPLE_LENGTH = 200
+
+
+class AttemptCounters:
+    """Per-process counters of blocked and simulated (test-mode) requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._epoch = ""
+        self._blocked: Counter[str] = Counter()
+        self._simulated: Counter[str] = Counter()
+        self._samples: dict[str, list[str]] = {}
+        self._totals = AttemptCounts()
+        self._totals_epoch = ""
+
+    def record(self, epoch: str, operation: str, path: str, simulated: bool) -> None:
+        with self._lock:
+            if epoch != self._epoch:
+                self._epoch = epoch
+                self._blocked.clear()
+                self._simulated.clear()
+                self._samples.clear()
+            (self._simulated if simulated else self._blocked)[operation] += 1
+            samples = self._samples.setdefault(operation, [])
+            if len(samples) < SAMPLE_LIMIT:
+                sample = path[:_SAMPLE_LENGTH]
+                if sample not in samples:
+                    samples.append(sample)
+
+    def _take(self) -> AttemptBatch:
+        with self._lock:
+            batch = AttemptBatch(
+                self._epoch, dict(self._blocked), dict(self._simulated),
+                {k: list(v) for k, v in self._samples.items()},
+            )
+            self._blocked.clear()
+            self._simulated.clear()
+            self._samples.clear()
+            return batch
+
+    def _give_back(self, batch: AttemptBatch) -> None:
+        with self._lock:
+            if batch.epoch != self._epoch:
+                return
+            self._blocked.update(batch.blocked)
+            self._simulated.update(batch.simulated)
+            for operation, paths in batch.samples.items():
+                kept = self._samples.setdefault(operation, [])
+                kept.extend(p for p in paths if p not in kept)
+                del kept[SAMPLE_LIMIT:]
+
+    def flush(self, store: StateStore, epoch: str) -> None:
+        """Send this process's counts and refresh the cached totals.
+
+        On a store error the batch is kept for the next flush, so counts
+        survive an outage instead of vanishing.
+        """
+        batch = self._take()
+        try:
+            if batch:
+                store.record_attempts(batch)
+            totals = store.read_attempts(epoch)
+        except StoreError:
+            self._give_back(batch)
+            raise
+        with self._lock:
+            self._totals = totals
+            self._totals_epoch = epoch
+
+    def totals(self, epoch: str) -> AttemptCounts:
+        """Store totals as of the last flush plus what is not flushed yet."""
+        with self._lock:
+            base = self._totals if self._totals_epoch == epoch else AttemptCounts()
+            if self._epoch != epoch:
+                return base
+            blocked = Counter(base.blocked)
+            blocked.update(self._blocked)
+            simulated = Counter(base.simulated)
+            simulated.update(self._simulated)
+            samples = {k: list(v) for k, v in base.samples.items()}
+            for operation, paths in self._samples.items():
+                kept = samples.setdefault(operation, [])
+                kept.extend(p for p in paths if p not in kept)
+                del kept[SAMPLE_LIMIT:]
+            return AttemptCounts(dict(blocked), dict(simulated), samples)
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._blocked.clear()
+        self._simulated.clear()
+        self._samples.clear()

@@ -1,0 +1,375 @@
+"""The OpenAPI 3.1 description of the control API.
+
+Kept true by the test suite, which fuzzes the running API from this
+document (schemathesis) and checks every answer against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TIME = {"type": "string", "format": "date-time"}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 2592000}
+_REASON = {"type": "string", "minLength": 1, "maxLength": 500}
+_MESSAGE = {"type": "string", "minLength": 1, "maxLength": 2000}
+_MODE = {"type": "string", "enum": ["normal", "emergency", "test"]}
+_OPERATIONS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+_VERSION = {"type": "integer", "minimum": 0}
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "field": {"type": ["string", "null"]},
+        "current_version": {"type": "integer"},
+    },
+}
+
+_STATUS = {
+    "type": "object",
+    "required": [
+        "is_active", "mode", "reason", "message", "estimated_duration", "started_at",
+        "estimated_completion", "ends_at", "blocked_operations", "active_jobs_count",
+        "upcoming", "store", "version",
+    ],
+    "properties": {
+        "is_active": {"type": "boolean"},
+        "mode": _MODE,
+        "reason": {"type": ["string", "null"]},
+        "message": {"type": ["string", "null"]},
+        "estimated_duration": {"type": ["number", "null"]},
+        "started_at": _NULLABLE_TIME,
+        "estimated_completion": _NULLABLE_TIME,
+        "ends_at": _NULLABLE_TIME,
+        "blocked_operations": {"type": "array", "items": {"type": "string"}},
+        "active_jobs_count": {"type": "integer", "minimum": 0},
+        "upcoming": {
+            "type": ["object", "null"],
+            "properties": {
+                "reason": {"type": "string"},
+                "message": {"type": "string"},
+                "mode": _MODE,
+                "starts_at": _TIME,
+                "ends_at": _NULLABLE_TIME,
+            },
+        },
+        "store": {"type": "string"},
+        "version": _VERSION,
+        "enabled_by": {"type": ["string", "null"]},
+        "operations": {"type": ["array", "null"], "items": {"type": "string"}},
+        "progress": {"type": "object"},
+        "override": {"type": ["string", "null"]},
+    },
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "invalid input (the body names the field)",
+        401: "missing or invalid bearer token",
+        404: "not available",
+        405: "method not allowed",
+        409: "version conflict, or an emergency that needs force",
+        413: "body too large",
+        415: "unsupported content type",
+        503: "the state store is unavailable",
+    }
+    return {str(code): _json(_ERROR, text[code]) for code in codes}
+
+
+def _body(properties: dict[str, Any], required: list[str], optional: bool = False) -> dict[str, Any]:
+    return {
+        "required": not optional,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": required,
+                    "properties": properties,
+                }
+            }
+        },
+    }
+
+
+_WRITE_ERRORS = (400, 401, 405, 409, 413, 415, 503)
+_SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def openapi_document(prefix: str, health_path: str) -> dict[str, Any]:
+    """The document for a service mounted at ``prefix``."""
+    status_ok = _json(_STATUS, "the maintenance status")
+    paths: dict[str, Any] = {
+        f"{prefix}/status": {
+            "get": {
+                "summary": "Current maintenance status (from the local snapshot, no I/O)",
+                "operationId": "getStatus",
+                "responses": {"200": status_ok, **_errors(405)},
+            }
+        },
+        f"{prefix}/blocked-operations": {
+            "get": {
+                "summary": "Operation types the current maintenance blocks, with attempt counts",
+                "operationId": "getBlockedOperations",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["blocked_operations"],
+                            "properties": {
+                                "blocked_operations": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": [
+                                            "operation_type", "description",
+                                            "blocked_since", "attempt_count",
+                                        ],
+                                        "properties": {
+                                            "operation_type": {"type": "string"},
+                                            "description": {"type": "string"},
+                                            "blocked_since": _NULLABLE_TIME,
+                                            "attempt_count": {"type": "integer", "minimum": 0},
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                        "blocked operation types",
+                    ),
+                    **_errors(405),
+                },
+            }
+        },
+        health_path: {
+            "get": {
+                "summary": "maintguard's own health: ok, or degraded while the store fails",
+                "operationId": "getHealth",
+                "parameters": [
+                    {
+                        "name": "strict",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["0", "1"]},
+                        "description": "1: answer 503 instead of 200 when degraded",
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["status", "components"],
+                            "properties": {
+                                "status": {"type": "string", "enum": ["ok", "degraded"]},
+                                "components": {"type": "object"},
+                            },
+                        },
+                        "health",
+                    ),
+                    "503": _json({"type": "object"}, "degraded (only with strict=1)"),
+                    **_errors(405),
+                },
+            }
+        },
+        f"{prefix}/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "operationId": "getOpenAPI",
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1"), **_errors(405)},
+            }
+        },
+        f"{prefix}/enable": {
+            "post": {
+                "summary": "Enable (or update) maintenance",
+                "operationId": "enable",
+                "security": _SECURED,
+                "requestBody": _body(
+                    {
+                        "reason": _REASON,
+                        "duration": _SECONDS,
+                        "mode": _MODE,
+                        "message": _MESSAGE,
+                        "ends_at": _TIME,
+                        "operations": _OPERATIONS,
+                        "expected_version": _VERSION,
+                        "force": {"type": "boolean"},
+                    },
+                    ["reason"],
+                ),
+                "responses": {
+                    "200": status_ok,
+                    "202": _json(_STATUS, "emergency accepted; side effects run in the background"),
+                    **_errors(*_WRITE_ERRORS),
+                },
+            }
+        },
+        f"{prefix}/emergency": {
+            "post": {
+                "summary": "Emergency maintenance: protection at once, sessions and jobs after",
+                "operationId": "emergency",
+                "security": _SECURED,
+                "requestBody": _body(
+                    {
+                        "reason": _REASON,
+                        "message": _MESSAGE,
+                        "duration": _SECONDS,
+                        "terminate_jobs": {"type": "boolean"},
+                        "grace_period": _SECONDS,
+                        "expected_version": _VERSION,
+                    },
+                    ["reason"],
+                ),
+                "responses": {"202": _json(_STATUS, "accepted"), **_errors(*_WRITE_ERRORS)},
+            }
+        },
+        f"{prefix}/disable": {
+            "post": {
+                "summary": "Disable maintenance (a no-op when it is off)",
+                "operationId": "disable",
+                "security": _SECURED,
+                "requestBody": _body(
+                    {"expected_version": _VERSION, "force": {"type": "boolean"}, "reason": _REASON},
+                    [],
+                    optional=True,
+                ),
+                "responses": {"200": status_ok, **_errors(*_WRITE_ERRORS)},
+            }
+        },
+        f"{prefix}/schedule": {
+            "post": {
+                "summary": "Schedule a maintenance window",
+                "operationId": "schedule",
+                "security": _SECURED,
+                "requestBody": _body(
+                    {
+                        "reason": _REASON,
+                        "starts_at": _TIME,
+                        "ends_at": _TIME,
+                        "mode": _MODE,
+                        "message": _MESSAGE,
+                        "operations": _OPERATIONS,
+                        "expected_version": _VERSION,
+                    },
+                    ["reason", "starts_at"],
+                ),
+                "responses": {"200": status_ok, **_errors(*_WRITE_ERRORS)},
+            },
+            "delete": {
+                "summary": "Cancel the scheduled window",
+                "operationId": "cancelSchedule",
+                "security": _SECURED,
+                "requestBody": _body({"expected_version": _VERSION}, [], optional=True),
+                "responses": {"200": status_ok, **_errors(*_WRITE_ERRORS)},
+            },
+        },
+        f"{prefix}/audit": {
+            "get": {
+                "summary": "The audit trail, newest first",
+                "operationId": "getAudit",
+                "security": _SECURED,
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["records"],
+                            "properties": {
+                                "records": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["at", "actor", "action", "mode", "reason", "version"],
+                                        "properties": {
+                                            "at": _TIME,
+                                            "actor": {"type": "string"},
+                                            "action": {"type": "string"},
+                                            "mode": {"type": ["string", "null"]},
+                                            "reason": {"type": "string"},
+                                            "version": _VERSION,
+                                            "details": {"type": "object"},
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                        "audit records",
+                    ),
+                    **_errors(400, 401, 405, 503),
+                },
+            }
+        },
+        f"{prefix}/report": {
+            "get": {
+                "summary": "Test-mode report: would-be-blocked counts with sample paths",
+                "operationId": "getReport",
+                "security": _SECURED,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["mode", "is_active", "operations"],
+                            "properties": {
+                                "mode": {"type": ["string", "null"]},
+                                "is_active": {"type": "boolean"},
+                                "started_at": _NULLABLE_TIME,
+                                "operations": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                        "report",
+                    ),
+                    **_errors(401, 405, 503),
+                },
+            }
+        },
+        f"{prefix}/bypass": {
+            "post": {
+                "summary": "Set the signed admin bypass cookie for the current maintenance",
+                "operationId": "bypass",
+                "security": _SECURED,
+                "requestBody": _body({}, [], optional=True),
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["cookie", "expires_at"],
+                            "properties": {"cookie": {"type": "string"}, "expires_at": _TIME},
+                        },
+                        "cookie set",
+                    ),
+                    **_errors(400, 401, 404, 405, 409, 413, 415, 503),
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "maintguard control API",
+            "version": "1",
+            "description": "Switch maintenance on and off, and see what it blocks.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "one of the configured admin tokens (MAINTENANCE_ADMIN_TOKENS)",
+                }
+            }
+        },
+    }

@@ -1,0 +1,60 @@
+"""Path readings: what the router will route, spelled two ways.
+
+The server has already percent-decoded the path once; decoding again would
+classify a path the router never sees (``%252e`` is not ``.`` to Flask), so
+nothing here decodes. Instead two readings are produced — the path exactly
+as the router receives it and its normalised form — and the classifier
+judges both; the stricter wins.
+"""
+
+from __future__ import annotations
+
+#: Longest path worth reading; beyond it only the first part is classified
+#: (rules see at most this much) so a huge path costs no more than this.
+MAX_PATH = 4096
+
+
+def route_path(path: str, root_path: str = "") -> str:
+    """The path relative to the mount point, as a router matches it.
+
+    WSGI servers already split ``SCRIPT_NAME`` from ``PATH_INFO``; ASGI
+    servers may include ``root_path`` in ``path`` (Starlette strips it).
+    """
+    if root_path and path.startswith(root_path):
+        rest = path[len(root_path) :]
+        if not rest or rest.startswith("/"):
+            path = rest
+    if not path.startswith("/"):
+        path = "/" + path
+    return path[:MAX_PATH]
+
+
+def normalise(path: str) -> str:
+    """Resolve dot segments, drop ``;params`` and empty segments.
+
+    ``/a//b/./c/../d;x=1/`` becomes ``/a/b/d``. ``..`` never climbs above the
+    root. A backslash is a separator to some servers and proxies, so it is
+    read as one here too (the stricter reading). The result always starts
+    with ``/`` and never ends with one (except the root itself).
+    """
+    if "/." not in path and "//" not in path and ";" not in path and "\\" not in path:
+        # Fast path: nothing to resolve except a trailing slash.
+        if len(path) > 1 and path.endswith("/"):
+            return path.rstrip("/") or "/"
+        return path
+    segments: list[str] = []
+    for raw in path.replace("\\", "/").split("/"):
+        segment = raw.split(";", 1)[0]
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+def readings(path: str) -> tuple[str, str]:
+    """``(raw, normalised)``; equal strings when the path is already clean."""
+    return path, normalise(path)

@@ -1,0 +1,201 @@
+"""Answers the core builds: the 503 page, JSON bodies, headers.
+
+Bodies of blocked requests are rendered once per (state, operation,
+format) and cached on the view; only ``Retry-After`` (whole seconds until
+the estimated completion) is computed per request.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import string
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from maintguard.operations import OperationType
+from maintguard.state import format_time
+
+Headers = list[tuple[str, str]]
+
+JSON_TYPE = "application/json"
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+@attrs.frozen
+class Response:
+    """A complete HTTP answer, framework-neutral."""
+
+    status: int
+    headers: Sequence[tuple[str, str]]
+    body: bytes = b""
+
+
+def json_body(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def json_response(
+    status: int, data: Any, headers: Sequence[tuple[str, str]] = ()
+) -> Response:
+    body = json_body(data)
+    return Response(
+        status,
+        [("Content-Type", JSON_TYPE), ("Cache-Control", "no-store"), *headers],
+        body,
+    )
+
+
+def error_response(
+    status: int, error: str, field: str | None = None, headers: Sequence[tuple[str, str]] = ()
+) -> Response:
+    return json_response(status, {"error": error, "field": field}, headers)
+
+
+DEFAULT_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>$title</title>
+<style>
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
+font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2330}
+main{max-width:34rem;margin:2rem;padding:2.5rem;background:#fff;border-radius:12px;
+box-shadow:0 2px 12px rgba(0,0,0,.08)}
+h1{margin:0 0 1rem;font-size:1.5rem}
+p{line-height:1.5;margin:.5rem 0}
+.eta{color:#5b6475;font-size:.95rem}
+</style>
+</head>
+<body>
+<main>
+<h1>$title</h1>
+<p>$message</p>
+<p class="eta">$eta</p>
+</main>
+</body>
+</html>
+"""
+
+PageRenderer = Callable[[Mapping[str, Any]], str]
+
+
+def compile_page(page: str | PageRenderer | None) -> PageRenderer:
+    """A renderer from a ``$placeholder`` template string or a callable.
+
+    Template placeholders (``$title $message $mode $operation $eta
+    $estimated_completion``) receive HTML-escaped values; a callable receives
+    the raw values and must escape them itself.
+    """
+    if callable(page):
+        return page
+    template = string.Template(DEFAULT_PAGE if page is None else page)
+
+    def render(values: Mapping[str, Any]) -> str:
+        escaped = {k: html.escape("" if v is None else str(v)) for k, v in values.items()}
+        return template.safe_substitute(escaped)
+
+    return render
+
+
+def wants_json(path: str, accept: str | None) -> bool:
+    """JSON for API paths and for clients that ask for JSON over HTML."""
+    if path.startswith("/api/"):
+        return True
+    if not accept:
+        return False
+    accept = accept.lower()
+    json_at = accept.find("json")
+    if json_at == -1:
+        return False
+    html_at = accept.find("text/html")
+    return html_at == -1 or json_at < html_at
+
+
+def retry_after(estimated_completion: float | None, now: float | None = None) -> str | None:
+    if estimated_completion is None:
+        return None
+    seconds = math.ceil(estimated_completion - (time.time() if now is None else now))
+    return str(max(seconds, 1))
+
+
+@attrs.define
+class BlockedResponder:
+    """Renders 503 answers for one effective state, caching the bodies."""
+
+    mode: str
+    message: str
+    operation_label: Callable[[OperationType], str]
+    estimated_completion: float | None
+    page: PageRenderer
+    _cache: dict[tuple[str, bool], bytes] = attrs.field(factory=dict)
+
+    def body(self, operation: OperationType, as_json: bool) -> bytes:
+        key = (operation, as_json)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        completion = (
+            format_time(_datetime(self.estimated_completion))
+            if self.estimated_completion is not None
+            else None
+        )
+        if as_json:
+            body = json_body(
+                {
+                    "error": "maintenance",
+                    "mode": self.mode,
+                    "message": self.message,
+                    "operation_type": operation.name,
+                    "estimated_completion": completion,
+                }
+            )
+        else:
+            eta = f"Expected back by {completion}." if completion else ""
+            body = self.page(
+                {
+                    "title": "Down for maintenance"
+                    if self.mode != "emergency"
+                    else "Temporarily unavailable",
+                    "message": self.message,
+                    "mode": self.mode,
+                    "operation": self.operation_label(operation),
+                    "eta": eta,
+                    "estimated_completion": completion or "",
+                }
+            ).encode("utf-8")
+        if len(self._cache) < 256:
+            self._cache[key] = body
+        return body
+
+    def respond(
+        self,
+        operation: OperationType,
+        *,
+        as_json: bool,
+        head: bool,
+        extra_headers: Sequence[tuple[str, str]] = (),
+    ) -> Response:
+        body = self.body(operation, as_json)
+        headers: Headers = [
+            ("Content-Type", JSON_TYPE if as_json else HTML_TYPE),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ]
+        after = retry_after(self.estimated_completion)
+        if after is not None:
+            headers.append(("Retry-After", after))
+        headers.extend(extra_headers)
+        return Response(503, headers, b"" if head else body)
+
+
+def _datetime(timestamp: float) -> Any:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(timestamp, timezone.utc)

@@ -1,0 +1,141 @@
+"""WSGI adapter: ``MaintenanceMiddleware(app, service)``.
+
+Translates an environ into a ``RequestInfo``, asks the core, and either
+answers (503, the control API) or calls the app untouched — the app's
+response iterable is passed through as is, so streaming is never buffered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from maintguard.api import ControlAPI, Pending
+from maintguard.decision import Action, Decision, RequestInfo
+from maintguard.headers import LazyCookies, WSGIHeaders
+from maintguard.paths import route_path
+from maintguard.responses import Response, error_response, wants_json
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from maintguard.service import MaintenanceService
+
+_REASONS = {
+    200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+    405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
+    415: "Unsupported Media Type", 503: "Service Unavailable",
+}
+
+
+def _router_path(environ: WSGIEnvironment) -> str:
+    """PATH_INFO as the router reads it: PEP 3333 carries bytes as latin-1;
+    Werkzeug decodes them as UTF-8, so do the same (and nothing more)."""
+    path = environ.get("PATH_INFO") or "/"
+    if not path.isascii():
+        path = path.encode("latin-1", "replace").decode("utf-8", "replace")
+    return route_path(path)
+
+
+def request_info(environ: WSGIEnvironment, path: str | None = None) -> RequestInfo:
+    method = environ.get("REQUEST_METHOD") or "GET"
+    return RequestInfo(
+        method=method.upper(),
+        path=_router_path(environ) if path is None else path,
+        headers=WSGIHeaders(environ),
+        client=environ.get("REMOTE_ADDR"),
+        scheme=environ.get("wsgi.url_scheme", "http"),
+        query_string=environ.get("QUERY_STRING", ""),
+        cookies=LazyCookies(environ.get("HTTP_COOKIE")),
+        native=environ,
+    )
+
+
+class MaintenanceMiddleware:
+    """Protects a WSGI app with a ``MaintenanceService``."""
+
+    def __init__(self, app: WSGIApplication, service: MaintenanceService) -> None:
+        self.app = app
+        self.service = service
+        self.api = ControlAPI(service)
+        # Exact paths only: any other spelling is classified like any route.
+        self._api_paths = frozenset(self.api.endpoints)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = _router_path(environ)
+        if path in self._api_paths:
+            return self._api(environ, path, start_response)
+        service = self.service
+        if not service.snapshot.view().state.active or not service.enabled:
+            return self.app(environ, start_response)
+        info = request_info(environ, path)
+        decision = service.decide(info)
+        environ["maintguard.decision"] = decision
+        if decision.action is Action.BLOCK:
+            service.record(info, decision)
+            return self._send(self._blocked(info, decision), start_response)
+        if decision.action is Action.SIMULATE:
+            service.record(info, decision)
+        extra = service.extra_headers(decision)
+        if not extra:
+            return self.app(environ, start_response)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers.extend(extra)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+    def _blocked(self, info: RequestInfo, decision: Decision) -> Response:
+        service = self.service
+        extra = service.cors_headers(info.header("origin")) + service.extra_headers(decision)
+        return service.responder(service.view()).respond(
+            decision.operation,
+            as_json=wants_json(info.path, info.header("accept")),
+            head=info.method == "HEAD",
+            extra_headers=extra,
+        )
+
+    def _api(
+        self, environ: WSGIEnvironment, path: str, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        info = request_info(environ, path)
+        answer = self.api.route(info)
+        if isinstance(answer, Pending):
+            body = _read_body(environ, answer.limit)
+            answer = (
+                error_response(413, f"body larger than {answer.limit} bytes", None)
+                if body is None
+                else self.api.handle(answer, info, body)
+            )
+        return self._send(answer, start_response)
+
+    @staticmethod
+    def _send(response: Response, start_response: StartResponse) -> Iterable[bytes]:
+        status = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
+        headers = list(response.headers)
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers.append(("Content-Length", str(len(response.body))))
+        start_response(status, headers)
+        return [response.body] if response.body else []
+
+
+def _read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of the body; ``None`` when there are more.
+
+    Content-Length was already checked against the limit, so an honest
+    client is never read past it; a chunked one is read to limit + 1.
+    """
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        body = stream.read(min(int(length), limit + 1))
+    elif environ.get("wsgi.input_terminated") or "chunked" in environ.get(
+        "HTTP_TRANSFER_ENCODING", ""
+    ).lower():
+        body = stream.read(limit + 1)
+    else:
+        return b""
+    return None if len(body) > limit else bytes(body)
