@@ -73,9 +73,6 @@ def open_store(
         table_name=f"{prefix}_state",
         audit_table_name=f"{prefix}_audit",
         counters_table_name=f"{prefix}_attempts",
-        # SQLite's busy handler is not fair: under 50 contending threads a
-        # writer may wait longer than the default timeout for its turn.
-        timeout=10.0 if kind == "sqlite" else 2.0,
     )
     try:
         if schema:
@@ -157,7 +154,7 @@ def test_compare_and_set_on_stale_version_changes_nothing(store: StateStore) -> 
     change(store, 1)
     assert store.compare_and_set(0, enabled(2, reason="stale"), record(2)) is False
     assert enabled(1) == store.load()
-    assert [1] == [r.version for r in store.read_audit()]
+    assert [r.version for r in store.read_audit()] == [1]
 
 
 def test_audit_version_matches_state_version(store: StateStore) -> None:
@@ -171,8 +168,8 @@ def test_audit_is_newest_first_and_limited(store: StateStore) -> None:
     """``read_audit(limit)`` returns the newest ``limit`` records, newest first."""
     for version in range(1, 6):
         change(store, version)
-    assert [5, 4, 3] == [r.version for r in store.read_audit(3)]
-    assert [] == store.read_audit(0)
+    assert [r.version for r in store.read_audit(3)] == [5, 4, 3]
+    assert store.read_audit(0) == []
 
 
 def test_every_state_field_round_trips(store: StateStore) -> None:
@@ -246,8 +243,8 @@ def test_concurrent_compare_and_set_has_one_winner(store: StateStore) -> None:
             errors.append(exc)
 
     run_threads(50, attempt)
-    assert ([], 1, 49) == (errors, results.count(True), results.count(False))
-    assert [1] == [r.version for r in store.read_audit()]
+    assert (errors, results.count(True), results.count(False)) == ([], 1, 49)
+    assert [r.version for r in store.read_audit()] == [1]
 
 
 def test_concurrent_retrying_changes_lose_nothing(store: StateStore) -> None:
@@ -265,8 +262,8 @@ def test_concurrent_retrying_changes_lose_nothing(store: StateStore) -> None:
             errors.append(exc)
 
     run_threads(50, retry_until_done)
-    assert [] == errors
-    assert 50 == store.load().version
+    assert errors == []
+    assert store.load().version == 50
     assert list(range(50, 0, -1)) == [r.version for r in store.read_audit(100)]
 
 
@@ -287,8 +284,8 @@ def test_counters_restart_on_a_new_epoch(store: StateStore) -> None:
     store.record_attempts(AttemptBatch("e1", blocked={"JOB_CREATION": 7}, samples={"A": ["/a"]}))
     store.record_attempts(AttemptBatch("e2", blocked={"JOB_CREATION": 1}))
     assert AttemptCounts() == store.read_attempts("e1")
-    assert {"JOB_CREATION": 1} == store.read_attempts("e2").blocked
-    assert {} == dict(store.read_attempts("e2").samples)
+    assert store.read_attempts("e2").blocked == {"JOB_CREATION": 1}
+    assert dict(store.read_attempts("e2").samples) == {}
 
 
 def test_samples_are_distinct_and_capped(store: StateStore) -> None:
@@ -316,7 +313,7 @@ def test_store_is_usable_after_close(store: StateStore) -> None:
     """``close`` releases connections; the next call opens new ones."""
     change(store, 1)
     store.close()
-    assert 1 == store.load().version
+    assert store.load().version == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -374,7 +371,7 @@ def test_redis_keys_honour_the_prefix(redis_url: str) -> None:
     second = RedisStore.from_url(redis_url, key_prefix="app2")
     try:
         change(first, 1)
-        assert (1, 0) == (first.load().version, second.load().version)
+        assert (first.load().version, second.load().version) == (1, 0)
         assert b"app1:state" in first.client.keys("app1:*")
     finally:
         first.close()
@@ -423,7 +420,7 @@ def test_redis_store_accepts_an_injected_client(redis_url: str) -> None:
     built = RedisStore(client, key_prefix="injected")
     try:
         change(built, 1)
-        assert (1, [1]) == (built.load().version, [r.version for r in built.read_audit()])
+        assert (built.load().version, [r.version for r in built.read_audit()]) == (1, [1])
         assert "injected:state" in client.keys("injected:*")
     finally:
         built.close()
@@ -459,7 +456,7 @@ def test_redis_sentinel_url_reaches_the_master(
     plain = RedisStore.from_url(redis_url)
     try:
         change(built, 1)
-        assert (1, 1) == (built.load().version, plain.load().version)
+        assert (built.load().version, plain.load().version) == (1, 1)
     finally:
         built.close()
         plain.close()
@@ -472,7 +469,7 @@ def test_sql_create_schema_is_idempotent(sql_store: SQLStore) -> None:
     """A second create_schema keeps the tables and the current state."""
     change(sql_store, 1)
     sql_store.create_schema()
-    assert (1, 1) == (sql_store.load().version, len(sql_store.read_audit()))
+    assert (sql_store.load().version, len(sql_store.read_audit())) == (1, 1)
 
 
 @pytest.mark.parametrize("kind", SQL_KINDS)
@@ -493,7 +490,7 @@ def test_sql_load_before_create_schema_names_the_fix(
 def update_state_row(store: SQLStore, assignment: str) -> None:
     """Run a manual UPDATE on the state row, as an operator would."""
     with store.engine.begin() as conn:
-        conn.execute(sa.text(f"UPDATE {store._state.name} SET {assignment}"))
+        conn.execute(sa.text(f"UPDATE {store._state.name} SET {assignment}"))  # noqa: S608
 
 
 def test_sql_manual_repair_ends_maintenance(sql_store: SQLStore) -> None:
@@ -501,7 +498,7 @@ def test_sql_manual_repair_ends_maintenance(sql_store: SQLStore) -> None:
     change(sql_store, 1)
     update_state_row(sql_store, "active = false")
     loaded = sql_store.load()
-    assert (False, 1) == (loaded.active, loaded.version)
+    assert (loaded.active, loaded.version) == (False, 1)
 
 
 @pytest.mark.parametrize(
@@ -520,7 +517,7 @@ def test_sql_corrupt_row_raises_corrupt_state_error(sql_store: SQLStore, assignm
 def test_sql_missing_state_row_names_the_fix(sql_store: SQLStore) -> None:
     """A deleted state row is StoreError pointing at create_schema."""
     with sql_store.engine.begin() as conn:
-        conn.execute(sa.text(f"DELETE FROM {sql_store._state.name}"))
+        conn.execute(sa.text(f"DELETE FROM {sql_store._state.name}"))  # noqa: S608
     with pytest.raises(StoreError, match=r"create_schema\(\)"):
         sql_store.load()
 
@@ -534,7 +531,7 @@ def test_sql_audit_keeps_the_newest_audit_limit_records(
         built.create_schema()
         for version in range(1, 8):
             change(built, version)
-        assert [7, 6, 5] == [r.version for r in built.read_audit(100)]
+        assert [r.version for r in built.read_audit(100)] == [7, 6, 5]
     finally:
         built.close()
 

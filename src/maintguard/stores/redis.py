@@ -256,13 +256,11 @@ class RedisStore:
         return records
 
     def record_attempts(self, batch: AttemptBatch) -> None:
-        if not batch:
-            return
+        # Even an empty batch moves the counters to its epoch, as in memory.
         counts = [
             (f"{kind}:{operation}", count)
             for kind, table in (("blocked", batch.blocked), ("simulated", batch.simulated))
             for operation, count in table.items()
-            if count
         ]
         samples = [
             (f"samples:{operation}", json.dumps(list(paths)))

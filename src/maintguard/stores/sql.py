@@ -276,13 +276,12 @@ class SQLStore:
         return [_audit_from_row(row) for row in rows]
 
     def record_attempts(self, batch: AttemptBatch) -> None:
-        if not batch:
-            return
+        # Even an empty batch moves the counters to its epoch, as in memory.
+        # Sorted, so that concurrent flushes lock rows in the same order.
         counts = sorted(
             (kind, operation, count)
             for kind, table in (("blocked", batch.blocked), ("simulated", batch.simulated))
             for operation, count in table.items()
-            if count
         )
         with self._errors("record_attempts"), self._engine.begin() as conn:
             self._drop_other_epochs(conn, batch.epoch)
