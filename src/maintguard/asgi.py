@@ -14,7 +14,7 @@ when a new state forbids one (an emergency), it is closed for non-admins.
 from __future__ import annotations
 
 import asyncio
-import weakref
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -77,7 +77,9 @@ class MaintenanceMiddleware:
         self.service = service
         self.api = ControlAPI(service)
         self._api_paths = frozenset(self.api.endpoints)
-        self._open: weakref.WeakSet[_Tracked] = weakref.WeakSet()
+        # Touched from event loops and from the thread that changes the state.
+        self._open: set[_Tracked] = set()
+        self._open_lock = threading.Lock()
         service.on_view_change(self._state_changed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -190,19 +192,23 @@ class MaintenanceMiddleware:
         self, kind: str, scope: Scope, info: RequestInfo, receive: Receive, send: Send
     ) -> None:
         tracked = _Tracked(kind, info, asyncio.get_running_loop())
-        self._open.add(tracked)
+        with self._open_lock:
+            self._open.add(tracked)
         try:
             await self.app(
                 scope, _closing_receive(tracked, receive, send), _closing_send(tracked, send)
             )
         finally:
-            self._open.discard(tracked)
+            with self._open_lock:
+                self._open.discard(tracked)
 
     def _state_changed(self, view: View) -> None:
         """Called from whichever thread changed the snapshot."""
         if not view.state.active:
             return
-        for tracked in list(self._open):
+        with self._open_lock:
+            open_now = list(self._open)
+        for tracked in open_now:
             decision, pending = self.service.judge(tracked.info)
             if decision.action is Action.BLOCK and not tracked.closed:
                 tracked.loop.call_soon_threadsafe(tracked.event.set)
