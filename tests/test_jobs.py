@@ -125,9 +125,7 @@ def terminator(redis_url: str) -> Iterator[RQJobTerminator]:
 
 
 def enqueue(connection: redis.Redis, seconds: float) -> Job:
-    return Queue(QUEUE, connection=connection).enqueue(
-        rq_jobs.sleep_for, seconds, job_timeout=60
-    )
+    return Queue(QUEUE, connection=connection).enqueue(rq_jobs.sleep_for, seconds, job_timeout=60)
 
 
 def status(connection: redis.Redis, job: Job) -> JobStatus:

@@ -188,6 +188,19 @@ def test_email_to_a_closed_port_fails_quickly() -> None:
     assert time.monotonic() - started < 5
 
 
+def test_email_to_a_server_that_never_answers_fails_within_its_timeout() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepted by the kernel; no greeting ever comes
+        started = time.monotonic()
+
+        with pytest.raises(NotificationError):
+            emailer(silent.getsockname()[1], timeout=0.5).notify(make_event())
+
+        elapsed = time.monotonic() - started
+    assert elapsed < 5  # a fault bound, not a benchmark
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -288,9 +301,7 @@ def test_webhook_gives_up_after_its_retries_and_logs_no_secret(
     receiver.statuses = [500] * 10
 
     with pytest.raises(NotificationError) as caught:
-        WebhookNotifier(receiver.url(), secret=SECRET, retries=2, backoff=0.01).notify(
-            make_event()
-        )
+        WebhookNotifier(receiver.url(), secret=SECRET, retries=2, backoff=0.01).notify(make_event())
 
     assert len(receiver.requests) == 3
     assert "[MAINTENANCE] Notification failed" in caplog.text

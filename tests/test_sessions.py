@@ -667,9 +667,10 @@ def test_callable_that_raises_is_an_incomplete_report() -> None:
     def broken() -> int:
         raise RuntimeError("secret detail")
 
-    assert InvalidationReport(0, 0, 0, complete=False) == CallableSessionInvalidator(
-        broken
-    ).invalidate()
+    assert (
+        InvalidationReport(0, 0, 0, complete=False)
+        == CallableSessionInvalidator(broken).invalidate()
+    )
 
 
 def test_callable_with_an_unusable_signature_is_refused() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
     from maintguard.decision import RequestInfo
     from maintguard.service import MaintenanceService
 
-_UNAUTHORIZED = [("WWW-Authenticate", 'Bearer realm="maintguard"')]
+_REALM = 'Bearer realm="maintguard"'
+_UNAUTHORIZED = [("WWW-Authenticate", _REALM)]
+#: RFC 6750: a token was presented but is not one of ours.
+_INVALID_TOKEN = [("WWW-Authenticate", f'{_REALM}, error="invalid_token"')]
 
 
 @attrs.frozen
@@ -74,7 +78,7 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "reason": (str,), "message": (str,), "duration": (int, float),
         "terminate_jobs": (bool,), "grace_period": (int, float), "expected_version": (int,),
     },
-    "disable": {"expected_version": (int,), "force": (bool,), "reason": (str,)},
+    "disable": {"expected_version": (int,), "force": (bool,)},
     "schedule:POST": {
         "reason": (str,), "starts_at": (str,), "ends_at": (str,), "mode": (str,),
         "message": (str,), "operations": (list,), "expected_version": (int,),
@@ -83,18 +87,31 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "bypass": {},
 }
 _MODES = frozenset(m.value for m in Mode)
-_REQUIRED = {"enable": ("reason",), "emergency": ("reason",), "schedule:POST": ("reason", "starts_at")}
+_REQUIRED = {
+    "enable": ("reason",), "emergency": ("reason",), "schedule:POST": ("reason", "starts_at"),
+}
+#: ``enable`` fields an emergency cannot honour: it never ends by itself and
+#: blocks everything, so accepting them would silently drop them.
+_NOT_IN_EMERGENCY = ("ends_at", "operations")
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
+def _constant(name: str) -> float:
+    # NaN and Infinity are not JSON, but Python's parser reads them; keep the
+    # value so that the field check can name the field it was sent in.
+    return float(name)
+
+
+class _DuplicateField(ValueError):
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"duplicate field {key!r}")
+            raise _DuplicateField(key[:64])
         result[key] = value
     return result
 
@@ -105,16 +122,13 @@ def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
         return {}
     try:
         text = body.decode("utf-8")
-        data = json.loads(
-            text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        data = json.loads(text, parse_constant=_constant, object_pairs_hook=_no_duplicates)
+    except _DuplicateField as exc:
+        raise ValidationError(f"duplicate field {exc.field!r}", exc.field) from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
         if _media_type(content_type) == "application/x-www-form-urlencoded":
             raise _Unsupported from None
-        message = "body is not valid JSON"
-        if isinstance(exc, ValueError) and "duplicate field" in str(exc):
-            message = str(exc)
-        raise ValidationError(message, None) from None
+        raise ValidationError("body is not valid JSON", None) from None
     if not isinstance(data, dict):
         if _media_type(content_type) == "application/x-www-form-urlencoded":
             raise _Unsupported
@@ -132,25 +146,37 @@ def _media_type(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
+
+
 def check_fields(key: str, data: Mapping[str, Any]) -> None:
+    """Names and JSON types of a body's fields (values are the service's to judge).
+
+    ``null`` is no value for any field: leave a field out to omit it.
+    """
     allowed = _FIELDS[key]
     for name, value in data.items():
         if name not in allowed:
             raise ValidationError(f"unknown field {name[:64]!r}", name[:64])
         types = allowed[name]
-        if value is None and name not in _REQUIRED.get(key, ()):
-            continue
-        if isinstance(value, bool) and bool not in types:
-            raise ValidationError(f"{name} has the wrong type", name)
+        wanted = "a number" if float in types else _TYPE_NAMES[types[0]]
+        if value is None or (isinstance(value, bool) and bool not in types):
+            raise ValidationError(f"{name} must be {wanted}", name)
         if not isinstance(value, types):
-            raise ValidationError(f"{name} has the wrong type", name)
+            raise ValidationError(f"{name} must be {wanted}", name)
         if isinstance(value, float) and not math.isfinite(value):
-            raise ValidationError(f"{name} must be finite", name)
+            raise ValidationError(f"{name} must be a finite number", name)
         if name == "mode" and value not in _MODES:
             raise ValidationError("mode must be one of normal, emergency, test", "mode")
+        if name == "expected_version" and isinstance(value, int) and value < 0:
+            raise ValidationError("expected_version must not be negative", name)
     for name in _REQUIRED.get(key, ()):
-        if data.get(name) is None:
+        if name not in data:
             raise ValidationError(f"{name} is required", name)
+    if key == "enable" and data.get("mode") == "emergency":
+        for name in _NOT_IN_EMERGENCY:
+            if name in data:
+                raise ValidationError(f"{name} does not apply to an emergency", name)
 
 
 class ControlAPI:
@@ -170,12 +196,16 @@ class ControlAPI:
         method = info.method.upper()
         if method not in endpoint.methods:
             allow = ", ".join(endpoint.methods)
-            return error_response(405, f"method {method[:16]} not allowed", None, [("Allow", allow)])
+            return error_response(
+                405, f"method {method[:16]} not allowed", None, [("Allow", allow)]
+            )
         if not endpoint.write:
             return self._read(endpoint, info, head=method == "HEAD")
-        token = match_token(self.service.tokens, self._token(info))
+        presented = self._token(info)
+        token = match_token(self.service.tokens, presented)
         if token is None:
-            return error_response(401, "a valid bearer token is required", None, _UNAUTHORIZED)
+            headers = _UNAUTHORIZED if presented is None else _INVALID_TOKEN
+            return error_response(401, "a valid bearer token is required", None, headers)
         if not endpoint.body:
             return self._read(endpoint, info, head=method == "HEAD", token=token)
         media = _media_type(info.header("content-type"))
@@ -204,6 +234,7 @@ class ControlAPI:
         key = pending.endpoint.name
         if key == "schedule":
             key = f"schedule:{pending.method}"
+        data: dict[str, Any] = {}
         try:
             data = parse_body(body, info.header("content-type"))
             check_fields(key, data)
@@ -213,7 +244,9 @@ class ControlAPI:
         except ValidationError as exc:
             return error_response(400, str(exc), exc.field)
         except ConflictError as exc:
-            field = "expected_version" if "version" in str(exc) else "force"
+            expected = data.get("expected_version")
+            stale = expected is not None and expected != exc.current_version
+            field = "expected_version" if stale else "force"
             return json_response(
                 409, {"error": str(exc), "field": field, "current_version": exc.current_version}
             )
@@ -222,7 +255,9 @@ class ControlAPI:
 
     # ------------------------------------------------------------------ writes
 
-    def _write(self, key: str, data: dict[str, Any], token: AdminToken, info: RequestInfo) -> Response:
+    def _write(
+        self, key: str, data: dict[str, Any], token: AdminToken, info: RequestInfo
+    ) -> Response:
         service = self.service
         actor = token.label
         if key == "enable":
@@ -287,12 +322,9 @@ class ControlAPI:
             f"{name}={value}; Path=/; Max-Age={int(service.bypass_cookie_lifetime)}; "
             f"HttpOnly; SameSite=Lax{'; Secure' if secure else ''}"
         )
-        from datetime import datetime, timezone
-
+        expires_at = format_time(datetime.fromtimestamp(expires, timezone.utc))
         return json_response(
-            200,
-            {"cookie": name, "expires_at": format_time(datetime.fromtimestamp(expires, timezone.utc))},
-            [("Set-Cookie", cookie)],
+            200, {"cookie": name, "expires_at": expires_at}, [("Set-Cookie", cookie)]
         )
 
     # ------------------------------------------------------------------- reads
@@ -410,6 +442,4 @@ def _limit(query: str) -> int:
 def _epoch(value: float | None) -> str | None:
     if value is None:
         return None
-    from datetime import datetime, timezone
-
     return format_time(datetime.fromtimestamp(value, timezone.utc))

@@ -92,9 +92,7 @@ class CallableJobTerminator:
     stops them and returns how many it stopped.
     """
 
-    def __init__(
-        self, *, count: Callable[[], int], terminate: Callable[[float], int]
-    ) -> None:
+    def __init__(self, *, count: Callable[[], int], terminate: Callable[[float], int]) -> None:
         if not callable(count) or not callable(terminate):
             raise ConfigurationError("CallableJobTerminator needs count and terminate callables")
         self._count = count
@@ -253,8 +251,17 @@ class RQJobTerminator:
         from rq.registry import StartedJobRegistry
 
         ids: set[str] = set()
+        now = time.time()
         for queue in self._queue_objects(connection):
-            ids.update(StartedJobRegistry(queue=queue).get_job_ids())
+            registry = StartedJobRegistry(queue=queue)
+            # Entries scored in the past belong to abandoned jobs. They are skipped
+            # rather than cleaned up: counting must not move jobs or run their
+            # failure callbacks in this process (RQ's own cleanup does that).
+            entries = connection.zrangebyscore(registry.key, now, "+inf")
+            parse = getattr(registry, "parse_job_id", None)  # RQ >= 2: job:execution
+            for entry in entries:
+                text = entry.decode() if isinstance(entry, bytes) else str(entry)
+                ids.add(parse(text) if parse is not None else text)
         return ids
 
     def _wait_for_grace(self, connection: Any, grace: float) -> set[str]:
@@ -513,6 +520,7 @@ def _build_worker_class() -> type[Any]:
             self.log.info("Worker %s: job %s back on its queue (maintenance)", self.name, job.id)
 
     MaintenanceAwareWorker.__module__ = __name__
+    MaintenanceAwareWorker.__qualname__ = "MaintenanceAwareWorker"
     return MaintenanceAwareWorker
 
 

@@ -259,7 +259,7 @@ def _address(value: object, name: str) -> str:
         or not value.split("@")[0]
         or not value.split("@")[1]
         or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value)
-        or any(c in value for c in ",;<>\"")
+        or any(c in value for c in ',;<>"')
     ):
         raise ConfigurationError(f"{name} must hold plain e-mail addresses (user@domain)")
     return value

@@ -6,15 +6,23 @@ document (schemathesis) and checks every answer against it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from maintguard.operations import OperationType
+
 _TIME = {"type": "string", "format": "date-time"}
+_FUTURE = {
+    "type": "string",
+    "format": "date-time",
+    "description": "in the future (within a year), with an explicit UTC offset",
+}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 2592000}
+_GRACE = {"type": "number", "minimum": 0, "maximum": 2592000}
 _REASON = {"type": "string", "minLength": 1, "maxLength": 500}
 _MESSAGE = {"type": "string", "minLength": 1, "maxLength": 2000}
 _MODE = {"type": "string", "enum": ["normal", "emergency", "test"]}
-_OPERATIONS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
 _VERSION = {"type": "integer", "minimum": 0}
 
 _ERROR = {
@@ -65,6 +73,16 @@ _STATUS = {
 }
 
 
+_HEALTH = {
+    "type": "object",
+    "required": ["status", "components"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "components": {"type": "object"},
+    },
+}
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -83,9 +101,19 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): _json(_ERROR, text[code]) for code in codes}
 
 
-def _body(properties: dict[str, Any], required: list[str], optional: bool = False) -> dict[str, Any]:
+_BODY_TYPES = (
+    "A JSON object. Sent as application/json, without a Content-Type, or as "
+    "application/x-www-form-urlencoded (curl's default) when the body is a JSON object; "
+    "any other type is 415. A field may not be null: leave it out instead."
+)
+
+
+def _body(
+    properties: dict[str, Any], required: list[str], optional: bool = False
+) -> dict[str, Any]:
     return {
         "required": not optional,
+        "description": _BODY_TYPES,
         "content": {
             "application/json": {
                 "schema": {
@@ -103,8 +131,21 @@ _WRITE_ERRORS = (400, 401, 405, 409, 413, 415, 503)
 _SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
-def openapi_document(prefix: str, health_path: str) -> dict[str, Any]:
-    """The document for a service mounted at ``prefix``."""
+def openapi_document(
+    prefix: str, health_path: str, operation_types: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The document for a service mounted at ``prefix``.
+
+    ``operation_types`` are the names a partial maintenance may list
+    (default: every type registered now).
+    """
+    if operation_types is None:
+        operation_types = [op.name for op in OperationType.all()]
+    operations = {
+        "type": "array",
+        "items": {"type": "string", "enum": list(operation_types)},
+        "minItems": 1,
+    }
     status_ok = _json(_STATUS, "the maintenance status")
     paths: dict[str, Any] = {
         f"{prefix}/status": {
@@ -157,23 +198,14 @@ def openapi_document(prefix: str, health_path: str) -> dict[str, Any]:
                         "name": "strict",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "string", "enum": ["0", "1"]},
-                        "description": "1: answer 503 instead of 200 when degraded",
+                        "schema": {"type": "string"},
+                        "description": "1, true or yes: answer 503 instead of 200 when degraded",
                     }
                 ],
                 "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["status", "components"],
-                            "properties": {
-                                "status": {"type": "string", "enum": ["ok", "degraded"]},
-                                "components": {"type": "object"},
-                            },
-                        },
-                        "health",
-                    ),
-                    "503": _json({"type": "object"}, "degraded (only with strict=1)"),
+                    "200": _json(_HEALTH, "ok, or degraded (still 200 so that a load "
+                                 "balancer never drops every server over a store blip)"),
+                    "503": _json(_HEALTH, "degraded (only with strict=1)"),
                     **_errors(405),
                 },
             }
@@ -196,8 +228,8 @@ def openapi_document(prefix: str, health_path: str) -> dict[str, Any]:
                         "duration": _SECONDS,
                         "mode": _MODE,
                         "message": _MESSAGE,
-                        "ends_at": _TIME,
-                        "operations": _OPERATIONS,
+                        "ends_at": _FUTURE,
+                        "operations": operations,
                         "expected_version": _VERSION,
                         "force": {"type": "boolean"},
                     },
@@ -221,7 +253,7 @@ def openapi_document(prefix: str, health_path: str) -> dict[str, Any]:
                         "message": _MESSAGE,
                         "duration": _SECONDS,
                         "terminate_jobs": {"type": "boolean"},
-                        "grace_period": _SECONDS,
+                        "grace_period": _GRACE,
                         "expected_version": _VERSION,
                     },
                     ["reason"],
@@ -235,7 +267,7 @@ def openapi_document(prefix: str, health_path: str) -> dict[str, Any]:
                 "operationId": "disable",
                 "security": _SECURED,
                 "requestBody": _body(
-                    {"expected_version": _VERSION, "force": {"type": "boolean"}, "reason": _REASON},
+                    {"expected_version": _VERSION, "force": {"type": "boolean"}},
                     [],
                     optional=True,
                 ),
@@ -250,11 +282,11 @@ def openapi_document(prefix: str, health_path: str) -> dict[str, Any]:
                 "requestBody": _body(
                     {
                         "reason": _REASON,
-                        "starts_at": _TIME,
-                        "ends_at": _TIME,
+                        "starts_at": _FUTURE,
+                        "ends_at": _FUTURE,
                         "mode": _MODE,
                         "message": _MESSAGE,
-                        "operations": _OPERATIONS,
+                        "operations": operations,
                         "expected_version": _VERSION,
                     },
                     ["reason", "starts_at"],
@@ -292,7 +324,9 @@ def openapi_document(prefix: str, health_path: str) -> dict[str, Any]:
                                     "type": "array",
                                     "items": {
                                         "type": "object",
-                                        "required": ["at", "actor", "action", "mode", "reason", "version"],
+                                        "required": [
+                                            "at", "actor", "action", "mode", "reason", "version",
+                                        ],
                                         "properties": {
                                             "at": _TIME,
                                             "actor": {"type": "string"},

@@ -250,8 +250,10 @@ def _log_batch(tally_delta: _Tally, removed: Sequence[bytes | str], *, dry_run: 
 
 
 def _check_batch_size(batch_size: int) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not (
-        1 <= batch_size <= 100_000
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not (1 <= batch_size <= 100_000)
     ):
         raise ConfigurationError("batch_size must be an integer between 1 and 100000")
     return batch_size
@@ -266,6 +268,19 @@ def _import_redis() -> Any:
     except ImportError:
         raise MissingExtraError("redis", "redis") from None
     return redis
+
+
+def _check_redis_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("redis", "rediss", "unix"):
+        raise ConfigurationError(
+            "the session store URL must start with redis://, rediss:// or unix://"
+        )
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        raise ConfigurationError("the session store URL has an invalid port") from None
+    return url
 
 
 def _glob_escape(text: str) -> str:
@@ -314,11 +329,7 @@ class RedisSessionInvalidator:
         self._url: str | None = None
         self._client: redis.Redis | None = None
         if isinstance(url_or_client, str):
-            if urlsplit(url_or_client).scheme.lower() not in ("redis", "rediss", "unix"):
-                raise ConfigurationError(
-                    "the session store URL must start with redis://, rediss:// or unix://"
-                )
-            self._url = url_or_client
+            self._url = _check_redis_url(url_or_client)
         else:
             pool = getattr(url_or_client, "connection_pool", None)
             if getattr(pool, "connection_kwargs", {}).get("decode_responses"):
@@ -482,9 +493,7 @@ def _hash_payload(reply: object) -> object:
         return None  # a list, set, …: not a session we can read
     if not reply:
         return {}
-    return {
-        _text(field): _hash_field(value) for field, value in reply.items()
-    }
+    return {_text(field): _hash_field(value) for field, value in reply.items()}
 
 
 def _text(value: object) -> str:

@@ -512,7 +512,7 @@ def _columns(state: MaintenanceState) -> dict[str, Any]:
         "active": state.active,
         "mode": state.mode.value,
         "reason": state.reason,
-        "message": None,
+        "message": state.message,
         "started_at": state.started_at,
         "ends_at": state.ends_at,
         "updated_at": state.updated_at,
