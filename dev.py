@@ -32,7 +32,7 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
 
 
 def ensure_venv(groups: tuple[str, ...]) -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - dev.py may run on any python3
         sys.exit("maintguard needs Python 3.10 or newer")
     if not PYTHON.exists():
         print(f"creating {VENV}", flush=True)

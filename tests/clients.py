@@ -57,8 +57,11 @@ def asgi_app(calls: list[dict[str, Any]]) -> Any:
         if scope["type"] != "http":
             return
         await send(
-            {"type": "http.response.start", "status": 200,
-             "headers": [(b"content-type", b"text/plain")]}
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain")],
+            }
         )
         await send({"type": "http.response.body", "body": b"app:" + scope["path"].encode()})
 

@@ -17,10 +17,10 @@ def redis_server() -> Iterator[servers.RedisServer]:
 
 
 @pytest.fixture
-def redis_url(redis_server: servers.RedisServer) -> Iterator[str]:
+def redis_url(redis_server: servers.RedisServer) -> str:
     """A clean Redis database (flushed before each test)."""
     redis_server.flush()
-    yield redis_server.url
+    return redis_server.url
 
 
 @pytest.fixture

@@ -76,12 +76,18 @@ class RedisServer:
         self.process = subprocess.Popen(
             [
                 self.binary,
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.directory),
-                "--protected-mode", "no",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--protected-mode",
+                "no",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -163,7 +169,18 @@ def postgresql_server() -> Iterator[str]:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
         subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(data / "log"), "start"],
+            [
+                *prefix,
+                pg_ctl,
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-l",
+                str(data / "log"),
+                "start",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -192,8 +209,13 @@ def mariadb_server() -> Iterator[str]:
         data = Path(directory) / "data"
         user = ["--user=root"] if os.geteuid() == 0 else []
         subprocess.run(
-            [install, f"--datadir={data}", "--auth-root-authentication-method=normal",
-             "--skip-test-db", *user],
+            [
+                install,
+                f"--datadir={data}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                *user,
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -218,10 +240,15 @@ def mariadb_server() -> Iterator[str]:
         try:
             wait_for_port(port, timeout=60)
             subprocess.run(
-                ["mariadb", f"--socket={directory}/mysql.sock", "-uroot", "-e",
-                 "CREATE DATABASE maintguard; "
-                 "CREATE USER 'maint'@'127.0.0.1' IDENTIFIED BY 'maint'; "
-                 "GRANT ALL ON maintguard.* TO 'maint'@'127.0.0.1';"],
+                [
+                    "mariadb",
+                    f"--socket={directory}/mysql.sock",
+                    "-uroot",
+                    "-e",
+                    "CREATE DATABASE maintguard; "
+                    "CREATE USER 'maint'@'127.0.0.1' IDENTIFIED BY 'maint'; "
+                    "GRANT ALL ON maintguard.* TO 'maint'@'127.0.0.1';",
+                ],
                 check=True,
             )
             yield f"mysql+pymysql://maint:maint@127.0.0.1:{port}/maintguard"

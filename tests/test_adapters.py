@@ -83,7 +83,10 @@ def test_json_answer_for_api_paths(client: WSGIClient) -> None:
     assert "application/json" == answer.headers["content-type"]
     body = answer.json()
     assert ("maintenance", "normal", "Back soon", "JOB_CREATION") == (
-        body["error"], body["mode"], body["message"], body["operation_type"]
+        body["error"],
+        body["mode"],
+        body["message"],
+        body["operation_type"],
     )
     assert body["estimated_completion"].endswith("Z")
 
@@ -230,8 +233,9 @@ def test_cors_preflight_passes_to_the_app(client: WSGIClient) -> None:
     """OPTIONS with Access-Control-Request-Method is never blocked."""
     client.service.enable_emergency("Incident")
     answer = client.request(
-        "OPTIONS", "/api/jobs", headers={"Access-Control-Request-Method": "POST",
-                                          "Origin": "https://app.example"}
+        "OPTIONS",
+        "/api/jobs",
+        headers={"Access-Control-Request-Method": "POST", "Origin": "https://app.example"},
     )
     assert (200, True) == (answer.status, answer.app_called)
 
@@ -260,7 +264,8 @@ def test_lower_case_method_is_read_upper_case(client: WSGIClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/admin/../upload", "//upload", "/upload/", "/./upload", "/upload;x=1", "/static/../upload"]
+    "path",
+    ["/admin/../upload", "//upload", "/upload/", "/./upload", "/upload;x=1", "/static/../upload"],
 )
 def test_odd_spellings_do_not_escape_a_block(client: WSGIClient, path: str) -> None:
     """Every spelling of /upload that a router could serve stays blocked."""
@@ -279,7 +284,9 @@ def test_debug_header_names_the_operation(make_client: object) -> None:
     """debug_headers=True adds X-Maintenance-Operation."""
     client = make_client(debug_headers=True)  # type: ignore[operator]
     client.service.enable_maintenance("Upgrade")
-    assert "IMAGE_PROCESSING" == client.request("POST", "/upload").headers["x-maintenance-operation"]
+    assert (
+        "IMAGE_PROCESSING" == client.request("POST", "/upload").headers["x-maintenance-operation"]
+    )
 
 
 def test_feature_switch_off_passes_everything(make_client: object) -> None:
@@ -348,7 +355,9 @@ def test_bypass_cookie_lets_an_admin_browser_through(make_client: object) -> Non
         lambda c: c + "; " + c.split("=", 1)[0] + "=\x00\xff",
     ],
 )
-def test_tampered_or_garbage_bypass_cookies_are_not_admin(make_client: object, mangle: object) -> None:
+def test_tampered_or_garbage_bypass_cookies_are_not_admin(
+    make_client: object, mangle: object
+) -> None:
     """Tampered, garbage or oversized cookies: blocked, never a 500."""
     client = make_client(bypass_cookie_secret=SECRET)  # type: ignore[operator]
     client.service.enable_maintenance("Upgrade")
@@ -391,7 +400,9 @@ def test_forwarded_for_from_a_trusted_proxy_uses_the_right_most_untrusted_hop(
     client = make_client(allowed_ips=["10.1.0.0/16"], trusted_proxies=["127.0.0.1"])  # type: ignore[operator]
     client.service.enable_maintenance("Upgrade")
     good = client.request("POST", "/upload", headers={"X-Forwarded-For": "203.0.113.9, 10.1.2.3"})
-    spoofed = client.request("POST", "/upload", headers={"X-Forwarded-For": "10.1.2.3, 203.0.113.9"})
+    spoofed = client.request(
+        "POST", "/upload", headers={"X-Forwarded-For": "10.1.2.3, 203.0.113.9"}
+    )
     junk = client.request("POST", "/upload", headers={"X-Forwarded-For": "10.1.2.3, not-an-ip"})
     assert (200, 503, 503) == (good.status, spoofed.status, junk.status)
 
@@ -452,13 +463,26 @@ def test_status_endpoint_shows_the_seeds_fields(client: WSGIClient) -> None:
     client.service.enable_maintenance("Deployment validation test", duration=300)
     status = client.request("GET", "/api/maintenance/status").json()
     expected = {
-        "is_active", "mode", "reason", "message", "estimated_duration", "started_at",
-        "estimated_completion", "ends_at", "blocked_operations", "active_jobs_count",
-        "upcoming", "store", "version",
+        "is_active",
+        "mode",
+        "reason",
+        "message",
+        "estimated_duration",
+        "started_at",
+        "estimated_completion",
+        "ends_at",
+        "blocked_operations",
+        "active_jobs_count",
+        "upcoming",
+        "store",
+        "version",
     }
     assert expected <= set(status)
     assert (True, "normal", 300.0, "memory") == (
-        status["is_active"], status["mode"], status["estimated_duration"], status["store"]
+        status["is_active"],
+        status["mode"],
+        status["estimated_duration"],
+        status["store"],
     )
 
 

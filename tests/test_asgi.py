@@ -69,7 +69,9 @@ async def test_lifespan_passes_through(service: MaintenanceService) -> None:
         await send({"type": message["type"] + ".complete"})
 
     service.enable_emergency("Incident")
-    communicator = ApplicationCommunicator(MaintenanceMiddleware(app, service), {"type": "lifespan"})
+    communicator = ApplicationCommunicator(
+        MaintenanceMiddleware(app, service), {"type": "lifespan"}
+    )
     await communicator.send_input({"type": "lifespan.startup"})
     assert {"type": "lifespan.startup.complete"} == await communicator.receive_output(2)
     assert ["lifespan"] == seen
@@ -117,7 +119,9 @@ async def test_blocked_websocket_is_closed_before_accept_otherwise(
 async def test_admin_websocket_is_accepted_during_an_emergency(service: MaintenanceService) -> None:
     """A token holder's handshake goes through."""
     service.enable_emergency("Incident")
-    scope = _scope("websocket", "/ws/chat", headers=[(b"authorization", f"Bearer {TOKEN}".encode())])
+    scope = _scope(
+        "websocket", "/ws/chat", headers=[(b"authorization", f"Bearer {TOKEN}".encode())]
+    )
     communicator = ApplicationCommunicator(MaintenanceMiddleware(echo_websocket, service), scope)
     await communicator.send_input({"type": "websocket.connect"})
     assert "websocket.accept" == (await communicator.receive_output(2))["type"]
@@ -190,7 +194,9 @@ async def test_streaming_response_is_passed_chunk_by_chunk(service: MaintenanceS
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     service.enable_maintenance("Upgrade")
-    communicator = ApplicationCommunicator(MaintenanceMiddleware(app, service), _scope("http", "/feed"))
+    communicator = ApplicationCommunicator(
+        MaintenanceMiddleware(app, service), _scope("http", "/feed")
+    )
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     await communicator.receive_output(2)
     chunks = [(await communicator.receive_output(2))["body"] for _ in range(4)]
@@ -218,11 +224,15 @@ async def test_async_resolver_is_awaited_and_bounded(service: MaintenanceService
     assert 503 == (await communicator.receive_output(2))["status"]
 
 
-async def test_oversized_body_is_refused_without_reading_it_all(service: MaintenanceService) -> None:
+async def test_oversized_body_is_refused_without_reading_it_all(
+    service: MaintenanceService,
+) -> None:
     """A streamed body past the limit answers 413 after limit+1 bytes."""
     service.max_body = 100
     scope = _scope(
-        "http", "/api/maintenance/enable", method="POST",
+        "http",
+        "/api/maintenance/enable",
+        method="POST",
         headers=[(b"authorization", f"Bearer {TOKEN}".encode())],
     )
     communicator = ApplicationCommunicator(MaintenanceMiddleware(echo_websocket, service), scope)

@@ -43,7 +43,9 @@ def test_empty_or_wrong_tokens_never_match() -> None:
     """An empty presented token and a near miss both fail."""
     tokens = parse_admin_tokens("alice:tok1")
     assert (None, None, None) == (
-        match_token(tokens, b""), match_token(tokens, None), match_token(tokens, b"tok")
+        match_token(tokens, b""),
+        match_token(tokens, None),
+        match_token(tokens, b"tok"),
     )
 
 

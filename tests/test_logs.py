@@ -72,13 +72,21 @@ def test_limiter_counts_each_operation_and_mode_separately() -> None:
     assert limiter.allow("IMAGE_PROCESSING", "emergency", now=0.3)
 
 
-def test_activation_and_deactivation_lines_follow_the_seeds(caplog: pytest.LogCaptureFixture) -> None:
+def test_activation_and_deactivation_lines_follow_the_seeds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Activated, emergency and deactivated lines in the manuals' form."""
     service = MaintenanceService()
     with caplog.at_level(logging.INFO, logger="maintguard"):
         service.enable_maintenance("Database optimization", enabled_by="admin")
         service.disable_maintenance("admin")
         service.enable_emergency("Security incident", enabled_by="admin")
-    assert '[MAINTENANCE] Maintenance mode activated: reason="Database optimization" admin="admin"' in caplog.text
+    assert (
+        '[MAINTENANCE] Maintenance mode activated: reason="Database optimization" admin="admin"'
+        in caplog.text
+    )
     assert '[MAINTENANCE] Maintenance mode deactivated: duration="0 seconds"' in caplog.text
-    assert '[EMERGENCY] Emergency maintenance activated: reason="Security incident" admin="admin"' in caplog.text
+    assert (
+        '[EMERGENCY] Emergency maintenance activated: reason="Security incident" admin="admin"'
+        in caplog.text
+    )

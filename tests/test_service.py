@@ -137,7 +137,10 @@ def test_stale_expected_version_changes_nothing(service: MaintenanceService) -> 
     service.enable_maintenance("Second")
     with pytest.raises(ConflictError) as raised:
         service.disable_maintenance(expected_version=version)
-    assert (version + 1, True) == (raised.value.current_version, service.get_maintenance_status().is_active)
+    assert (version + 1, True) == (
+        raised.value.current_version,
+        service.get_maintenance_status().is_active,
+    )
 
 
 def test_repeated_enable_updates_without_toggling(service: MaintenanceService) -> None:
@@ -145,7 +148,9 @@ def test_repeated_enable_updates_without_toggling(service: MaintenanceService) -
     first = service.enable_maintenance("First", duration=60)
     second = service.enable_maintenance("Second", duration=120)
     assert (first.started_at, "Second", 120.0) == (
-        second.started_at, second.reason, second.estimated_duration
+        second.started_at,
+        second.reason,
+        second.estimated_duration,
     )
 
 
@@ -163,10 +168,11 @@ def test_every_change_is_audited_with_its_version(service: MaintenanceService) -
     service.enable_emergency("Incident", enabled_by="bob")
     service.disable_maintenance("carol")
     records = service.get_audit_log()
-    assert [("carol", "disable", None, 3), ("bob", "emergency", Mode.EMERGENCY, 2),
-            ("alice", "enable", Mode.NORMAL, 1)] == [
-        (r.actor, r.action, r.mode, r.version) for r in records
-    ]
+    assert [
+        ("carol", "disable", None, 3),
+        ("bob", "emergency", Mode.EMERGENCY, 2),
+        ("alice", "enable", Mode.NORMAL, 1),
+    ] == [(r.actor, r.action, r.mode, r.version) for r in records]
     assert 3 == service.get_maintenance_status().version
 
 
@@ -181,8 +187,13 @@ def test_every_change_is_audited_with_its_version(service: MaintenanceService) -
         (lambda s: s.enable_maintenance("x", mode="sideways"), "mode"),
         (lambda s: s.enable_maintenance("x", operations=["NOPE"]), "operations"),
         (lambda s: s.enable_maintenance("x", ends_at=now() - timedelta(seconds=1)), "ends_at"),
-        (lambda s: s.enable_maintenance("x", ends_at=datetime(2030, 1, 1)), "ends_at"),  # noqa: DTZ001
-        (lambda s: s.schedule_maintenance("x", now() + timedelta(hours=2), now() + timedelta(hours=1)), "ends_at"),
+        (lambda s: s.enable_maintenance("x", ends_at=datetime(2030, 1, 1)), "ends_at"),
+        (
+            lambda s: s.schedule_maintenance(
+                "x", now() + timedelta(hours=2), now() + timedelta(hours=1)
+            ),
+            "ends_at",
+        ),
     ],
 )
 def test_invalid_arguments_name_the_field_and_change_nothing(
@@ -205,7 +216,9 @@ def test_invalid_arguments_name_the_field_and_change_nothing(
         (Mode.EMERGENCY, True, True),
     ],
 )
-def test_check_login(service: MaintenanceService, mode: Mode | None, admin: bool, expected: bool) -> None:
+def test_check_login(
+    service: MaintenanceService, mode: Mode | None, admin: bool, expected: bool
+) -> None:
     """Non-admins cannot log in during normal or emergency maintenance; admins can."""
     if mode is not None:
         service.enable_maintenance("Upgrade", mode=mode)
@@ -352,7 +365,9 @@ def test_cold_start_without_a_store_is_open() -> None:
     service.close()
 
 
-@pytest.mark.parametrize(("force", "blocked"), [("emergency", True), ("normal", True), ("off", False)])
+@pytest.mark.parametrize(
+    ("force", "blocked"), [("emergency", True), ("normal", True), ("off", False)]
+)
 def test_force_mode_beats_the_store(force: str, blocked: bool) -> None:
     """MAINTENANCE_FORCE_MODE decides this instance whatever the store says."""
     store = MemoryStore()
@@ -453,7 +468,9 @@ def test_emergency_invalidates_sessions_and_stops_jobs_with_the_grace_period() -
     progress = service.get_maintenance_status().progress
     assert ([False], [30.0]) == (sessions.calls, jobs.graces)
     assert (7, 2, 3) == (
-        progress["sessions_invalidated"], progress["sessions_kept_admin"], progress["jobs_stopped"]
+        progress["sessions_invalidated"],
+        progress["sessions_kept_admin"],
+        progress["jobs_stopped"],
     )
     assert "progress" == service.get_audit_log(1)[0].action
     service.close()

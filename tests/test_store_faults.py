@@ -41,10 +41,6 @@ def fast_store(own_redis: servers.RedisServer) -> Iterator[RedisStore]:
         store.close()
 
 
-def wait_until(condition: threading.Event, seconds: float) -> bool:
-    return condition.wait(seconds)
-
-
 # -- Redis outages --------------------------------------------------------------------
 
 
@@ -114,14 +110,14 @@ def test_redis_subscriber_reconnects_after_a_restart(
     stop = fast_store.subscribe(heard.set)
     assert stop is not None
     try:
-        assert wait_until(heard, 5), "never subscribed"
+        assert heard.wait(5), "never subscribed"
         own_redis.stop()
         heard.clear()
         own_redis.start()
-        assert wait_until(heard, 15), "no notification after reconnecting"
+        assert heard.wait(15), "no notification after reconnecting"
         heard.clear()
         change(fast_store, 1)
-        assert wait_until(heard, 1.0)
+        assert heard.wait(1.0)
     finally:
         stop()
 
@@ -227,7 +223,8 @@ store.close()
 
 def run_changer(url: str) -> dict[str, object]:
     """Change the state from a separate Python process; its report."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SOURCE), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(SOURCE), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     done = subprocess.run(
         [sys.executable, "-c", CHANGER, url], env=env, capture_output=True, text=True,
         timeout=60, check=False,

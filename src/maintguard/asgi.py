@@ -209,7 +209,7 @@ class MaintenanceMiddleware:
         with self._open_lock:
             open_now = list(self._open)
         for tracked in open_now:
-            decision, pending = self.service.judge(tracked.info)
+            decision, _ = self.service.judge(tracked.info)
             if decision.action is Action.BLOCK and not tracked.closed:
                 tracked.loop.call_soon_threadsafe(tracked.event.set)
 

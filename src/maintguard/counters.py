@@ -46,7 +46,9 @@ class AttemptCounters:
     def _take(self) -> AttemptBatch:
         with self._lock:
             batch = AttemptBatch(
-                self._epoch, dict(self._blocked), dict(self._simulated),
+                self._epoch,
+                dict(self._blocked),
+                dict(self._simulated),
                 {k: list(v) for k, v in self._samples.items()},
             )
             self._blocked.clear()

@@ -39,9 +39,7 @@ class SideEffects:
         service = self._service
         sessions = service.session_invalidator is not None and service.settings.session_cleanup
         jobs = (
-            terminate_jobs
-            and state.mode is Mode.EMERGENCY
-            and service.job_terminator is not None
+            terminate_jobs and state.mode is Mode.EMERGENCY and service.job_terminator is not None
         )
         if not sessions and not jobs:
             return
@@ -49,8 +47,10 @@ class SideEffects:
             self._run(state, sessions, jobs, grace)
             return
         thread = threading.Thread(
-            target=self._run, args=(state, sessions, jobs, grace),
-            name="maintguard-side-effects", daemon=True,
+            target=self._run,
+            args=(state, sessions, jobs, grace),
+            name="maintguard-side-effects",
+            daemon=True,
         )
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
@@ -83,7 +83,9 @@ class SideEffects:
             report = invalidator.invalidate(keep_admins=True, dry_run=dry_run)
         except Exception as exc:
             logs.maintenance(
-                "Session invalidation failed", level=logging.ERROR, tag=tag,
+                "Session invalidation failed",
+                level=logging.ERROR,
+                tag=tag,
                 error=type(exc).__name__,
             )
             return {"sessions": "failed"}
@@ -110,7 +112,9 @@ class SideEffects:
             stopped = int(terminator.terminate_all_jobs(grace))
         except Exception as exc:
             logs.maintenance(
-                "Job termination failed", level=logging.ERROR, tag="EMERGENCY",
+                "Job termination failed",
+                level=logging.ERROR,
+                tag="EMERGENCY",
                 error=type(exc).__name__,
             )
             return {"jobs": "failed"}

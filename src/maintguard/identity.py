@@ -45,7 +45,9 @@ def _digest(token: bytes) -> bytes:
     return hashlib.sha256(token).digest()
 
 
-def parse_admin_tokens(value: str | Iterable[str], setting: str = "admin_tokens") -> tuple[AdminToken, ...]:
+def parse_admin_tokens(
+    value: str | Iterable[str], setting: str = "admin_tokens"
+) -> tuple[AdminToken, ...]:
     """Parse ``"alice:tok1,deploy-bot:sha256:ab12…,plaintok"``.
 
     Each entry is ``[name:]token`` or ``[name:]sha256:<64 hex>``. Empty
@@ -120,7 +122,9 @@ def parse_networks(values: Iterable[str], setting: str) -> tuple[IPNetwork, ...]
         try:
             networks.append(ipaddress.ip_network(value.strip(), strict=False))
         except ValueError:
-            raise ConfigurationError(f"{setting}: {value!r} is not an IP address or network") from None
+            raise ConfigurationError(
+                f"{setting}: {value!r} is not an IP address or network"
+            ) from None
     return tuple(networks)
 
 

@@ -39,7 +39,9 @@ def fields(**values: object) -> str:
     return " ".join(f"{key}={quote(value)}" for key, value in values.items())
 
 
-def maintenance(event: str, level: int = logging.INFO, tag: str = "MAINTENANCE", **values: object) -> None:
+def maintenance(
+    event: str, level: int = logging.INFO, tag: str = "MAINTENANCE", **values: object
+) -> None:
     """Log ``[TAG] event: key="value" …``."""
     if logger.isEnabledFor(level):
         logger.log(level, "[%s] %s: %s", tag, event, fields(**values))

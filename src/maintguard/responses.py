@@ -39,9 +39,7 @@ def json_body(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def json_response(
-    status: int, data: Any, headers: Sequence[tuple[str, str]] = ()
-) -> Response:
+def json_response(status: int, data: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
     body = json_body(data)
     return Response(
         status,

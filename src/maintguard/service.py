@@ -9,6 +9,7 @@ snapshot at once and runs the side effects (sessions, jobs, notifications).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -299,10 +300,15 @@ class MaintenanceService:
         classification = self.classifier.classify(method, info.path)
         operation = classification.operation
         if not state.active or not self.enabled:
-            return Decision(Action.ALLOW, operation, None, "maintenance is off", classification), False
+            return Decision(
+                Action.ALLOW, operation, None, "maintenance is off", classification
+            ), False
         if method == "OPTIONS" and info.header("access-control-request-method"):
             return Decision(
-                Action.ALLOW, operation, state.mode, "CORS preflights are never blocked",
+                Action.ALLOW,
+                operation,
+                state.mode,
+                "CORS preflights are never blocked",
                 classification,
             ), False
         policy_mode = Mode.NORMAL if state.mode is Mode.TEST else state.mode
@@ -317,8 +323,12 @@ class MaintenanceService:
         admin = self._fast_admin(info, view)
         if admin is not None:
             return Decision(
-                Action.ALLOW, operation, state.mode, f"admin ({admin}) bypasses every block",
-                classification, admin,
+                Action.ALLOW,
+                operation,
+                state.mode,
+                f"admin ({admin}) bypasses every block",
+                classification,
+                admin,
             ), False
         decision = self._blocked(operation, state, classification)
         return decision, self.is_admin_resolver is not None
@@ -362,10 +372,14 @@ class MaintenanceService:
                     operation=decision.operation.name,
                 )
 
-    def _blocked(self, operation: OperationType, state: MaintenanceState, classification: Any) -> Decision:
+    def _blocked(
+        self, operation: OperationType, state: MaintenanceState, classification: Any
+    ) -> Decision:
         if state.mode is Mode.TEST:
             return Decision(
-                Action.SIMULATE, operation, state.mode,
+                Action.SIMULATE,
+                operation,
+                state.mode,
                 "test mode blocks nothing; normal maintenance would block this",
                 classification,
             )
@@ -498,7 +512,10 @@ class MaintenanceService:
         mode = validate_mode(mode)
         if mode is Mode.EMERGENCY:
             return self.enable_emergency(
-                reason, enabled_by=enabled_by, message=message, duration=duration,
+                reason,
+                enabled_by=enabled_by,
+                message=message,
+                duration=duration,
                 expected_version=expected_version,
             )
         reason = validate_reason(reason)
@@ -523,7 +540,9 @@ class MaintenanceService:
                 reason=reason,
                 message=message,
                 started_at=current.started_at if same else now,
-                estimated_duration=duration if duration is not None else self.settings.default_timeout,
+                estimated_duration=duration
+                if duration is not None
+                else self.settings.default_timeout,
                 ends_at=ends,
                 operations=ops,
                 progress=current.progress if same else {},
@@ -574,8 +593,14 @@ class MaintenanceService:
             )
 
         before, after = self._change("emergency", actor, build, expected_version, reason)
-        self._announce(before, after, actor, terminate_jobs=terminate_jobs, grace=grace or 0.0,
-                       background=background)
+        self._announce(
+            before,
+            after,
+            actor,
+            terminate_jobs=terminate_jobs,
+            grace=grace or 0.0,
+            background=background,
+        )
         return self.get_maintenance_status()
 
     def disable_maintenance(
@@ -638,8 +663,11 @@ class MaintenanceService:
         _, after = self._change("schedule", actor, build, expected_version, reason)
         self.events.emit(MaintenanceEvent(EventKind.WINDOW_UPCOMING, after, actor, now))
         logs.maintenance(
-            "Maintenance scheduled", reason=reason, admin=actor,
-            starts_at=window.to_dict()["starts_at"], ends_at=window.to_dict()["ends_at"],
+            "Maintenance scheduled",
+            reason=reason,
+            admin=actor,
+            starts_at=window.to_dict()["starts_at"],
+            ends_at=window.to_dict()["ends_at"],
         )
         return self.get_maintenance_status()
 
@@ -687,9 +715,13 @@ class MaintenanceService:
                 return current, stored
             new = attrs.evolve(built, version=stored.version + 1, updated_at=now, updated_by=actor)
             record = AuditRecord(
-                at=now, actor=actor, action=action,
+                at=now,
+                actor=actor,
+                action=action,
                 mode=new.mode if new.active else None,
-                reason=reason, version=new.version, details=details or {},
+                reason=reason,
+                version=new.version,
+                details=details or {},
             )
             if self.store.compare_and_set(stored.version, new, record):
                 self.snapshot.apply(new)
@@ -712,23 +744,29 @@ class MaintenanceService:
         now = utcnow()
         if before.version == after.version and before.active == after.active:
             return
-        if after.active and not before.active or (
+        if (after.active and not before.active) or (
             after.active and before.active and after.mode is not before.mode
         ):
             if after.mode is Mode.EMERGENCY:
                 logs.maintenance(
-                    "Emergency maintenance activated", level=logging.WARNING, tag="EMERGENCY",
-                    reason=after.reason, admin=actor,
+                    "Emergency maintenance activated",
+                    level=logging.WARNING,
+                    tag="EMERGENCY",
+                    reason=after.reason,
+                    admin=actor,
                 )
                 self.events.emit(MaintenanceEvent(EventKind.EMERGENCY, after, actor, now))
             else:
                 logs.maintenance(
-                    "Maintenance mode activated", reason=after.reason, admin=actor,
+                    "Maintenance mode activated",
+                    reason=after.reason,
+                    admin=actor,
                     mode=after.mode.value,
                 )
                 self.events.emit(MaintenanceEvent(EventKind.ACTIVATED, after, actor, now))
-            self.effects.start(after, terminate_jobs=terminate_jobs, grace=grace,
-                               background=background)
+            self.effects.start(
+                after, terminate_jobs=terminate_jobs, grace=grace, background=background
+            )
         elif before.active and not after.active:
             started = before.started_at or now
             logs.maintenance(
@@ -744,10 +782,9 @@ class MaintenanceService:
     def _housekeeping(self) -> None:
         """Runs on the snapshot thread after each refresh."""
         view = self.snapshot.view()
-        try:
+        # On failure the batch is kept for the next flush; the outage is logged.
+        with contextlib.suppress(StoreError):
             self.counters.flush(self.store, attempt_epoch(view.state))
-        except StoreError:
-            pass  # kept for the next flush; the outage is already logged
         self._claim_transition(view)
         self.limiter.flush()
         if self.job_terminator is not None:
@@ -773,12 +810,18 @@ class MaintenanceService:
             return
         action = "window_start" if view.state.active else "window_end"
         new = attrs.evolve(
-            view.state, version=stored.version + 1, updated_at=utcnow(),
+            view.state,
+            version=stored.version + 1,
+            updated_at=utcnow(),
             updated_by=view.state.updated_by or "schedule",
         )
         record = AuditRecord(
-            at=utcnow(), actor="schedule", action=action,
-            mode=new.mode if new.active else None, reason=new.reason, version=new.version,
+            at=utcnow(),
+            actor="schedule",
+            action=action,
+            mode=new.mode if new.active else None,
+            reason=new.reason,
+            version=new.version,
         )
         try:
             won = self.store.compare_and_set(stored.version, new, record)

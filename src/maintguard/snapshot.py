@@ -47,9 +47,7 @@ class View:
         return self.state.active
 
 
-def effective_view(
-    stored: MaintenanceState, now: datetime, override: str | None = None
-) -> View:
+def effective_view(stored: MaintenanceState, now: datetime, override: str | None = None) -> View:
     state = stored.effective(now)
     transition = state.next_transition()
     check_at = transition.timestamp() if transition is not None else math.inf
@@ -146,9 +144,11 @@ class Snapshot:
                 return  # a local change landed meanwhile; this read may predate it
             self._recovered()
             current = self._stored
-            if current is None or not current.same_content(state):
-                self._set(state)
-            elif self._view.override and self._view.override.startswith("store_error"):
+            if (
+                current is None
+                or not current.same_content(state)
+                or (self._view.override and self._view.override.startswith("store_error"))
+            ):
                 self._set(state)
 
     def _set(self, state: MaintenanceState) -> None:

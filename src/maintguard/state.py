@@ -90,9 +90,7 @@ class ScheduledWindow:
     mode: Mode = attrs.field(default=Mode.NORMAL, converter=_mode)
     message: str | None = None
     created_by: str | None = None
-    operations: frozenset[OperationType] | None = attrs.field(
-        default=None, converter=_operations
-    )
+    operations: frozenset[OperationType] | None = attrs.field(default=None, converter=_operations)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,9 +134,7 @@ class MaintenanceState:
     started_at: datetime | None = None
     estimated_duration: float | None = None
     ends_at: datetime | None = None
-    operations: frozenset[OperationType] | None = attrs.field(
-        default=None, converter=_operations
-    )
+    operations: frozenset[OperationType] | None = attrs.field(default=None, converter=_operations)
     updated_at: datetime | None = None
     updated_by: str | None = None
     window: ScheduledWindow | None = None

@@ -51,7 +51,9 @@ class MaintenanceStatus:
             "upcoming": (
                 {
                     "reason": upcoming.reason,
-                    "message": upcoming.message if upcoming.message is not None else upcoming.reason,
+                    "message": upcoming.message
+                    if upcoming.message is not None
+                    else upcoming.reason,
                     "mode": upcoming.mode.value,
                     "starts_at": format_time(upcoming.starts_at),
                     "ends_at": format_time(upcoming.ends_at),
@@ -62,7 +64,9 @@ class MaintenanceStatus:
             "store": self.store,
             "version": self.version,
             "enabled_by": self.enabled_by,
-            "operations": [op.name for op in self.operations] if self.operations is not None else None,
+            "operations": [op.name for op in self.operations]
+            if self.operations is not None
+            else None,
             "progress": dict(self.progress),
             "override": self.override,
         }
@@ -92,7 +96,9 @@ def build_status(
         store=store,
         version=state.version,
         enabled_by=state.updated_by if active else None,
-        operations=tuple(sorted(state.operations)) if active and state.operations is not None else None,
+        operations=tuple(sorted(state.operations))
+        if active and state.operations is not None
+        else None,
         progress=state.progress if active else {},
         override=override,
     )

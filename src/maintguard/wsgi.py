@@ -22,9 +22,16 @@ if TYPE_CHECKING:
     from maintguard.service import MaintenanceService
 
 _REASONS = {
-    200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-    405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
-    415: "Unsupported Media Type", 503: "Service Unavailable",
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    503: "Service Unavailable",
 }
 
 
@@ -132,9 +139,10 @@ def _read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
     length = environ.get("CONTENT_LENGTH")
     if length:
         body = stream.read(min(int(length), limit + 1))
-    elif environ.get("wsgi.input_terminated") or "chunked" in environ.get(
-        "HTTP_TRANSFER_ENCODING", ""
-    ).lower():
+    elif (
+        environ.get("wsgi.input_terminated")
+        or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    ):
         body = stream.read(limit + 1)
     else:
         return b""

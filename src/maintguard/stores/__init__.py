@@ -49,7 +49,7 @@ def registered_schemes() -> tuple[str, ...]:
 
 def store_from_url(url: str, **options: Any) -> StateStore:
     """Build the store a URL names; an unknown scheme names the known ones."""
-    if not isinstance(url, str) or "://" not in url and not url.startswith("unix:"):
+    if not isinstance(url, str) or ("://" not in url and not url.startswith("unix:")):
         raise ConfigurationError(
             f"store URL {_redact(url)!r} is not a URL; try memory://, redis://… or sqlite:///…"
         )
