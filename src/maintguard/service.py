@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -47,15 +46,19 @@ from maintguard.state import AuditRecord, MaintenanceState, Mode, ScheduledWindo
 from maintguard.status import MaintenanceStatus, build_status
 from maintguard.stores import StateStore, attempt_epoch, store_from_url
 from maintguard.stores.memory import MemoryStore
+from maintguard.validation import (
+    validate_duration,
+    validate_future,
+    validate_message,
+    validate_mode,
+    validate_operations,
+    validate_reason,
+)
 
 logger = logging.getLogger("maintguard")
 
 IsAdmin = Callable[[RequestInfo], object]
 
-MAX_REASON = 500
-MAX_MESSAGE = 2000
-#: Durations beyond this are a typo, not a plan (30 days).
-MAX_DURATION = 30 * 86400.0
 #: How often a last-writer-wins change retries its compare-and-set.
 _RETRIES = 50
 BYPASS_COOKIE = "maintguard_bypass"
@@ -67,72 +70,6 @@ def _as_store(store: StateStore | str | None) -> StateStore:
     if isinstance(store, str):
         return store_from_url(store)
     return store
-
-
-def validate_reason(reason: object, field: str = "reason") -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError(f"{field} must be a non-empty string", field)
-    if len(reason) > MAX_REASON:
-        raise ValidationError(f"{field} must be at most {MAX_REASON} characters", field)
-    return reason.strip()
-
-
-def validate_message(message: object) -> str | None:
-    if message is None:
-        return None
-    if not isinstance(message, str) or not message.strip():
-        raise ValidationError("message must be a non-empty string", "message")
-    if len(message) > MAX_MESSAGE:
-        raise ValidationError(f"message must be at most {MAX_MESSAGE} characters", "message")
-    return message.strip()
-
-
-def validate_duration(value: object, field: str = "duration") -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{field} must be a number of seconds", field)
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION:
-        raise ValidationError(f"{field} must be between 0 and {MAX_DURATION:g} seconds", field)
-    return seconds
-
-
-def validate_future(value: datetime | None, field: str, now: datetime) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValidationError(f"{field} must be a time with a UTC offset", field)
-    if value <= now:
-        raise ValidationError(f"{field} must be in the future", field)
-    if value - now > timedelta(days=366):
-        raise ValidationError(f"{field} must be within a year", field)
-    return value.astimezone(timezone.utc)
-
-
-def validate_operations(values: object) -> frozenset[OperationType] | None:
-    if values is None:
-        return None
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ValidationError("operations must be a list of operation types", "operations")
-    found: set[OperationType] = set()
-    for value in values:
-        if not isinstance(value, str):
-            raise ValidationError("operations must be a list of operation types", "operations")
-        operation = OperationType.get(value)
-        if operation is None:
-            raise ValidationError(f"unknown operation type {value[:64]!r}", "operations")
-        found.add(operation)
-    if not found:
-        raise ValidationError("operations must not be empty", "operations")
-    return frozenset(found)
-
-
-def validate_mode(value: object) -> Mode:
-    try:
-        return Mode(value)
-    except ValueError:
-        raise ValidationError("mode must be one of normal, emergency, test", "mode") from None
 
 
 class MaintenanceService:

@@ -1,0 +1,86 @@
+"""Validation of the values a change carries; errors name the field.
+
+Shared by the service (code callers) and, through it, the control API and
+the command line, so every entry point refuses the same things.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+
+from maintguard.exceptions import ValidationError
+from maintguard.operations import OperationType
+from maintguard.state import Mode
+
+MAX_REASON = 500
+MAX_MESSAGE = 2000
+#: Durations beyond this are a typo, not a plan (30 days).
+MAX_DURATION = 30 * 86400.0
+
+
+def validate_reason(reason: object, field: str = "reason") -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError(f"{field} must be a non-empty string", field)
+    if len(reason) > MAX_REASON:
+        raise ValidationError(f"{field} must be at most {MAX_REASON} characters", field)
+    return reason.strip()
+
+
+def validate_message(message: object) -> str | None:
+    if message is None:
+        return None
+    if not isinstance(message, str) or not message.strip():
+        raise ValidationError("message must be a non-empty string", "message")
+    if len(message) > MAX_MESSAGE:
+        raise ValidationError(f"message must be at most {MAX_MESSAGE} characters", "message")
+    return message.strip()
+
+
+def validate_duration(value: object, field: str = "duration") -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{field} must be a number of seconds", field)
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION:
+        raise ValidationError(f"{field} must be between 0 and {MAX_DURATION:g} seconds", field)
+    return seconds
+
+
+def validate_future(value: datetime | None, field: str, now: datetime) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationError(f"{field} must be a time with a UTC offset", field)
+    if value <= now:
+        raise ValidationError(f"{field} must be in the future", field)
+    if value - now > timedelta(days=366):
+        raise ValidationError(f"{field} must be within a year", field)
+    return value.astimezone(timezone.utc)
+
+
+def validate_operations(values: object) -> frozenset[OperationType] | None:
+    if values is None:
+        return None
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValidationError("operations must be a list of operation types", "operations")
+    found: set[OperationType] = set()
+    for value in values:
+        if not isinstance(value, str):
+            raise ValidationError("operations must be a list of operation types", "operations")
+        operation = OperationType.get(value)
+        if operation is None:
+            raise ValidationError(f"unknown operation type {value[:64]!r}", "operations")
+        found.add(operation)
+    if not found:
+        raise ValidationError("operations must not be empty", "operations")
+    return frozenset(found)
+
+
+def validate_mode(value: object) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise ValidationError("mode must be one of normal, emergency, test", "mode") from None
