@@ -552,3 +552,18 @@ def test_a_forked_worker_restarts_its_background_thread_and_keeps_the_state() ->
     os.waitpid(pid, 0)
     service.close()
     assert b"1" == result
+
+
+def test_a_window_that_passed_unseen_is_recorded_as_expired() -> None:
+    """Housekeeping records a window whose start and end both passed."""
+    store = MemoryStore()
+    writer = MaintenanceService(store)
+    start = now() + timedelta(seconds=0.1)
+    writer.schedule_maintenance("Short window", start, start + timedelta(seconds=0.1))
+    time.sleep(0.25)
+    service = MaintenanceService(store, refresh_interval=0.02)
+    service.view()
+    assert wait_for(lambda: store.load().window is None)
+    assert "window_expired" == store.read_audit(1)[0].action
+    assert not service.get_maintenance_status().is_active
+    service.close()

@@ -9,8 +9,9 @@ judges both; the stricter wins.
 
 from __future__ import annotations
 
-#: Longest path worth reading; beyond it only the first part is classified
-#: (rules see at most this much) so a huge path costs no more than this.
+#: Paths longer than this are still classified whole (cutting one short
+#: could turn ``/static/aaa…/../../upload`` into a static file), but their
+#: classification is not cached, so a flood of huge paths cannot fill memory.
 MAX_PATH = 4096
 
 
@@ -18,7 +19,9 @@ def route_path(path: str, root_path: str = "") -> str:
     """The path relative to the mount point, as a router matches it.
 
     WSGI servers already split ``SCRIPT_NAME`` from ``PATH_INFO``; ASGI
-    servers may include ``root_path`` in ``path`` (Starlette strips it).
+    servers may include ``root_path`` in ``path``, and Starlette strips it
+    only at a segment boundary (``/app`` from ``/app/x``, not from ``/appx``),
+    which is what happens here. The result always starts with ``/``.
     """
     if root_path and path.startswith(root_path):
         rest = path[len(root_path) :]
@@ -26,7 +29,7 @@ def route_path(path: str, root_path: str = "") -> str:
             path = rest
     if not path.startswith("/"):
         path = "/" + path
-    return path[:MAX_PATH]
+    return path
 
 
 def normalise(path: str) -> str:
@@ -35,9 +38,16 @@ def normalise(path: str) -> str:
     ``/a//b/./c/../d;x=1/`` becomes ``/a/b/d``. ``..`` never climbs above the
     root. A backslash is a separator to some servers and proxies, so it is
     read as one here too (the stricter reading). The result always starts
-    with ``/`` and never ends with one (except the root itself).
+    with ``/`` and never ends with one (except the root itself); Werkzeug
+    reads ``upload`` and ``//upload`` as ``/upload``, and so does this.
     """
-    if "/." not in path and "//" not in path and ";" not in path and "\\" not in path:
+    if (
+        path.startswith("/")
+        and "/." not in path
+        and "//" not in path
+        and ";" not in path
+        and "\\" not in path
+    ):
         # Fast path: nothing to resolve except a trailing slash.
         if len(path) > 1 and path.endswith("/"):
             return path.rstrip("/") or "/"

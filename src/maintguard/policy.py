@@ -2,12 +2,25 @@
 
 Pure functions of (operation, mode, method, partial operations); the
 service precomputes nothing here because each answer is a few comparisons.
+
+| operation | normal | emergency | test |
+|---|---|---|---|
+| write types, custom types | blocked | blocked | simulated |
+| READ_OPERATIONS | allowed | blocked | allowed |
+| UNKNOWN | blocked unless the method is safe | blocked | simulated |
+| AUTHENTICATION, HEALTH_CHECK | allowed | allowed | allowed |
+| ADMIN_OPERATIONS | allowed | admins only | allowed |
+
+Admins bypass every block, so "blocked" always means "for everyone but
+admins"; ADMIN_OPERATIONS in an emergency is simply blocked.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection
 
+from maintguard.exceptions import ConfigurationError
 from maintguard.operations import EXEMPT_TYPES, OperationType
 from maintguard.state import Mode
 
@@ -22,6 +35,14 @@ _RANK_EXEMPT = {
     OperationType.UNKNOWN: 4,
 }
 _RANK_WRITE = 5
+
+
+class Outcome(str, enum.Enum):
+    """What a mode does with a request of some operation, for non-admins."""
+
+    ALLOWED = "allowed"
+    BLOCKED = "blocked"
+    SIMULATED = "simulated"  # test mode: served, recorded as would-be-blocked
 
 
 def strictness(operation: OperationType) -> int:
@@ -43,19 +64,44 @@ def policy_blocks(
     """Whether the *blocking* policy of ``mode`` stops ``operation``.
 
     Test mode is judged as normal mode here; callers turn the answer into a
-    simulation. ``operations`` is a partial maintenance (only those types).
+    simulation. ``operations`` is a partial maintenance (only those types;
+    an emergency ignores it). ``method=None`` means "some unsafe method".
     """
     if operation in EXEMPT_TYPES:
         return False
     if mode is Mode.EMERGENCY:
         return True
+    if operation is OperationType.UNKNOWN and method is not None:
+        if method.upper() in SAFE_METHODS:
+            return False
     if operations is not None:
         return operation in operations
-    if operation is OperationType.READ_OPERATIONS or operation is OperationType.ADMIN_OPERATIONS:
-        return False
-    if operation is OperationType.UNKNOWN:
-        return method is None or method.upper() not in SAFE_METHODS
-    return True
+    return operation is not OperationType.READ_OPERATIONS and (
+        operation is not OperationType.ADMIN_OPERATIONS
+    )
+
+
+def _mode(mode: Mode | str) -> Mode:
+    try:
+        return Mode(mode)
+    except ValueError:
+        raise ConfigurationError(
+            f"unknown maintenance mode {mode!r}; expected normal, emergency or test"
+        ) from None
+
+
+def outcome(
+    operation: OperationType | str,
+    mode: Mode | str,
+    method: str | None = None,
+    operations: Collection[str] | None = None,
+) -> Outcome:
+    """The table's cell for (operation, mode, method), for non-admins."""
+    mode = _mode(mode)
+    policy_mode = Mode.NORMAL if mode is Mode.TEST else mode
+    if not policy_blocks(OperationType(operation), policy_mode, method, operations):
+        return Outcome.ALLOWED
+    return Outcome.SIMULATED if mode is Mode.TEST else Outcome.BLOCKED
 
 
 def is_blocked_operation(
@@ -64,8 +110,6 @@ def is_blocked_operation(
     """The seeds' question: does ``mode`` block ``operation`` for non-admins?
 
     Test mode blocks nothing (it only simulates), so it answers ``False``.
+    An unknown mode or operation type raises ``ConfigurationError``.
     """
-    mode = Mode(mode)
-    if mode is Mode.TEST:
-        return False
-    return policy_blocks(OperationType(operation), mode, method)
+    return outcome(operation, mode, method) is Outcome.BLOCKED

@@ -736,16 +736,20 @@ class MaintenanceService:
             self.effects.summarise()
 
     def _claim_transition(self, view: View) -> None:
-        """Write a window's start or an ``ends_at`` into the store, once.
+        """Write a window's start or end (or an ``ends_at``) into the store, once.
 
         Every worker already acts on the effective state; this makes the
-        store agree and elects, by compare-and-set, the one process that runs
-        the transition's side effects.
+        store and the audit trail agree and elects, by compare-and-set, the
+        one process that runs the transition's side effects. A window that
+        passed entirely unseen is recorded as expired.
         """
         stored = view.stored
-        if view.override is not None or stored.active == view.state.active:
+        if view.override is not None or view.state is stored:
             return
-        action = "window_start" if view.state.active else "window_end"
+        if stored.active != view.state.active:
+            action = "window_start" if view.state.active else "window_end"
+        else:
+            action = "window_expired"
         new = attrs.evolve(
             view.state,
             version=stored.version + 1,

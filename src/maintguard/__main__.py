@@ -1,0 +1,8 @@
+"""``python -m maintguard``: the ``maintguard`` command."""
+
+from __future__ import annotations
+
+from maintguard.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
