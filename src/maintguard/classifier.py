@@ -8,7 +8,9 @@ looks up each of its leading segment prefixes in a dict and tests only the
 few rules found there, so 1,000 rules cost about what 10 do.
 
 The most specific rule wins (longest literal prefix); at equal specificity a
-route declaration beats a custom rule, which beats a default one.
+route declaration beats a custom rule, which beats a default one, and among
+equals the rule added first wins (as in a router). A route declaration beats
+every rule whatever its specificity.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from __future__ import annotations
 import enum
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
 from maintguard.exceptions import ConfigurationError
 from maintguard.operations import OperationType
-from maintguard.paths import normalise
-from maintguard.policy import SAFE_METHODS, strictness
+from maintguard.paths import MAX_PATH, normalise
+from maintguard.policy import SAFE_METHODS, is_blocked_operation, strictness
 
 #: Methods a "non-GET" default rule does not apply to.
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -32,6 +34,12 @@ _REGEX_META = frozenset(".^$*+?{}[]()|")
 #: Characters that make a pattern a regex; a lone "." does not (``/favicon.ico``).
 _REGEX_MARKERS = frozenset("^$*+?{}[]()|\\")
 _QUANTIFIERS = frozenset("*?{")
+#: Flags under which a pattern's text is not what it matches literally.
+_NON_LITERAL_FLAGS = re.IGNORECASE | re.VERBOSE
+#: An HTTP method is a token (RFC 9110, section 5.6.2).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+Rank = tuple[bool, int, int, int]
 
 
 class Source(int, enum.Enum):
@@ -69,10 +77,24 @@ class Rule:
     def specificity(self) -> int:
         return len(self.literal)
 
+    @property
+    def rank(self) -> Rank:
+        """Higher wins: a route's declaration, then specificity, then source,
+        then the rule added first."""
+        return (self.source is Source.ROUTE, len(self.literal), int(self.source), -self.order)
+
     def applies_to(self, method: str) -> bool:
+        """Whether the rule considers ``method`` (upper case) at all."""
         if method in self.except_methods:
             return False
         return self.methods is None or method in self.methods
+
+    def matches(self, path: str) -> bool:
+        """Whether one reading of a path falls under this rule (any method)."""
+        if self.regex is not None:
+            return self.regex.fullmatch(path) is not None
+        literal = self.literal
+        return not literal or path == literal or path.startswith(literal + "/")
 
     def describe(self) -> str:
         methods = ""
@@ -89,6 +111,7 @@ class Classification:
 
     ``alternate`` is the other reading's operation when the raw and the
     normalised path disagree (the service blocks if either is blocked).
+    ``path`` is the reading that decided ``operation``.
     """
 
     operation: OperationType
@@ -133,16 +156,104 @@ def literal_prefix(pattern: str) -> str:
     return "".join(out)
 
 
-def _segment_prefixes(path: str, depth: int) -> Iterable[str]:
-    """``""``, ``/a``, ``/a/b`` … of ``/a/b/c``, at most ``depth`` deep."""
-    yield ""
+Matcher = Callable[[str], "re.Match[str] | None"]
+#: One bucket entry: everything ``_match`` reads, unpacked once at build time.
+Entry = tuple[Rank, Rule, "Matcher | None", "frozenset[str] | None", frozenset[str]]
+
+
+@attrs.frozen
+class _Index:
+    """Rules compiled for lookup, with the cache of answers they give.
+
+    Replaced as a whole when a rule is added, so a request in flight reads
+    one consistent index and never caches an answer into a newer one.
+    """
+
+    buckets: dict[str, tuple[Entry, ...]]
+    depth: int
+    cache: dict[tuple[str, str], Classification] = attrs.field(factory=dict)
+
+
+def _build_index(rules: Iterable[Rule]) -> _Index:
+    buckets: dict[str, list[Entry]] = {}
+    for rule in rules:
+        matcher = rule.regex.fullmatch if rule.regex is not None else None
+        entry: Entry = (rule.rank, rule, matcher, rule.methods, rule.except_methods)
+        buckets.setdefault(rule.bucket, []).append(entry)
+    depth = max((key.count("/") for key in buckets), default=0)
+    # Best first: the first rule that applies in a bucket is that bucket's answer.
+    ordered = {
+        key: tuple(sorted(entries, key=lambda entry: entry[0], reverse=True))
+        for key, entries in buckets.items()
+    }
+    return _Index(ordered, depth)
+
+
+def _match(index: _Index, path: str, method: str) -> Rule | None:
+    """The winning rule for one reading, or ``None``."""
+    buckets = index.buckets
+    best: Rule | None = None
+    best_rank: Rank = (False, -1, -1, 0)
+    key = ""
     end = 0
-    for _ in range(depth):
-        end = path.find("/", end + 1)
+    for _ in range(index.depth + 1):
+        entries = buckets.get(key)
+        if entries is not None:
+            for rank, rule, matcher, methods, excluded in entries:
+                if rank <= best_rank:
+                    break  # sorted: nothing further in this bucket can win
+                if method in excluded or (methods is not None and method not in methods):
+                    continue
+                if matcher is not None and matcher(path) is None:
+                    continue
+                best, best_rank = rule, rank
+                break
         if end == -1:
-            yield path
-            return
-        yield path[:end]
+            break
+        end = path.find("/", end + 1)
+        key = path if end == -1 else path[:end]
+    return best
+
+
+def _methods(pattern: str, methods: Iterable[str] | str | None) -> frozenset[str] | None:
+    if methods is None:
+        return None
+    if isinstance(methods, str):
+        methods = (methods,)  # "POST" is one method, not four letters
+    found: set[str] = set()
+    for method in methods:
+        if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+            raise ConfigurationError(f"rule {pattern!r}: {method!r} is not an HTTP method")
+        found.add(method.upper())
+    if not found:
+        raise ConfigurationError(f"rule {pattern!r}: methods must not be empty")
+    return frozenset(found)
+
+
+def _operation(pattern: str, operation: object) -> OperationType:
+    if not isinstance(operation, str):
+        raise ConfigurationError(f"rule {pattern!r}: {operation!r} is not an operation type")
+    return OperationType(operation)
+
+
+def _prefix_literal(pattern: str) -> str:
+    """A prefix rule's path, or ``ConfigurationError`` when no router would
+    ever route it as written (``;params``, dot segments, backslashes)."""
+    segments = pattern.split("/")[1:]
+    if ";" in pattern or "\\" in pattern or "." in segments or ".." in segments:
+        raise ConfigurationError(
+            f"prefix rule {pattern!r} must be a plain path: no ';params', "
+            "'.' or '..' segments, or backslashes"
+        )
+    literal = normalise(pattern)
+    return "" if literal == "/" else literal
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise ConfigurationError(f"rule pattern {pattern!r} is not a valid regex: {exc}") from None
 
 
 class OperationClassifier:
@@ -154,9 +265,7 @@ class OperationClassifier:
 
     def __init__(self, *, defaults: bool = True) -> None:
         self._rules: list[Rule] = []
-        self._buckets: dict[str, tuple[Rule, ...]] = {}
-        self._depth = 0
-        self._cache: dict[tuple[str, str], Classification] = {}
+        self._index = _build_index(())
         self._lock = threading.Lock()
         if defaults:
             for pattern, operation, non_get in DEFAULT_RULES:
@@ -177,97 +286,76 @@ class OperationClassifier:
         self,
         pattern: str,
         operation_type: OperationType | str,
-        methods: Iterable[str] | None = None,
+        methods: Iterable[str] | str | None = None,
         *,
         kind: str | None = None,
     ) -> Rule:
         """Add a rule. ``pattern`` is a regex when it contains regex syntax
         (``/api/custom/.*``), else a whole-segment prefix (``/api/custom``);
-        ``kind="prefix"`` or ``"regex"`` says so explicitly."""
-        return self._add(
-            pattern, OperationType(operation_type), methods, frozenset(), Source.CUSTOM, kind
-        )
+        ``kind="prefix"`` or ``"regex"`` says so explicitly. ``methods``
+        limits the rule to those methods (``"POST"`` or ``["PUT", "PATCH"]``).
+        """
+        operation = _operation(pattern, operation_type)
+        return self._add(pattern, operation, methods, frozenset(), Source.CUSTOM, kind)
 
     def add_route(
-        self, pattern: str, operation_type: OperationType | str, methods: Iterable[str] | None
+        self,
+        pattern: str,
+        operation_type: OperationType | str,
+        methods: Iterable[str] | str | None = None,
+        *,
+        kind: str | None = None,
     ) -> Rule:
         """A route's own declaration (framework integrations); beats every rule."""
-        return self._add(
-            pattern, OperationType(operation_type), methods, frozenset(), Source.ROUTE, None
-        )
+        operation = _operation(pattern, operation_type)
+        return self._add(pattern, operation, methods, frozenset(), Source.ROUTE, kind)
 
     def _add(
         self,
         pattern: str,
         operation: OperationType,
-        methods: Iterable[str] | None,
+        methods: Iterable[str] | str | None,
         except_methods: frozenset[str],
         source: Source,
         kind: str | None = None,
     ) -> Rule:
         if not isinstance(pattern, str) or not pattern.startswith(("/", "^/")):
             raise ConfigurationError(f"rule pattern {pattern!r} must start with '/'")
-        method_set = None
-        if methods is not None:
-            method_set = frozenset(str(m).upper() for m in methods)
-            if not method_set:
-                raise ConfigurationError(f"rule {pattern!r}: methods must not be empty")
+        method_set = _methods(pattern, methods)
         if kind not in (None, "prefix", "regex"):
             raise ConfigurationError(f"rule {pattern!r}: kind must be 'prefix' or 'regex'")
         if kind is None:
             kind = "regex" if any(c in _REGEX_MARKERS for c in pattern) else "prefix"
-        if kind == "regex":
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                raise ConfigurationError(f"rule pattern {pattern!r} is not a valid regex: {exc}")
-            rule = Rule(
-                pattern, operation, "regex", source, len(self._rules),
-                literal_prefix(pattern), method_set, except_methods, compiled,
-            )
-        else:
-            prefix = normalise(pattern)
-            rule = Rule(
-                pattern, operation, "prefix", source, len(self._rules),
-                "" if prefix == "/" else prefix, method_set, except_methods,
-            )
         with self._lock:
+            order = len(self._rules)
+            if kind == "regex":
+                compiled = _compile(pattern)
+                literal = "" if compiled.flags & _NON_LITERAL_FLAGS else literal_prefix(pattern)
+                rule = Rule(
+                    pattern, operation, "regex", source, order, literal,
+                    method_set, except_methods, compiled,
+                )
+            else:
+                if not pattern.startswith("/"):
+                    raise ConfigurationError(f"prefix rule {pattern!r} must start with '/'")
+                rule = Rule(
+                    pattern, operation, "prefix", source, order, _prefix_literal(pattern),
+                    method_set, except_methods,
+                )
             self._rules.append(rule)
-            self._rebuild()
+            self._index = _build_index(self._rules)
         return rule
 
-    def _rebuild(self) -> None:
-        buckets: dict[str, list[Rule]] = {}
-        for rule in self._rules:
-            buckets.setdefault(rule.bucket, []).append(rule)
-        self._buckets = {key: tuple(rules) for key, rules in buckets.items()}
-        self._depth = max((key.count("/") for key in buckets), default=0)
-        self._cache = {}
+    def match_rule(self, path: str, method: str) -> Rule | None:
+        """The rule that wins for one reading of ``path`` (no normalisation),
+        or ``None`` when the fallback applies. ``method`` is upper case."""
+        return _match(self._index, path, method)
 
-    def _match(self, path: str, method: str) -> Rule | None:
-        best: Rule | None = None
-        best_key: tuple[bool, int, int, int] = (False, -1, -1, 0)
-        buckets = self._buckets
-        for key in _segment_prefixes(path, self._depth):
-            rules = buckets.get(key)
-            if rules is None:
-                continue
-            for rule in rules:
-                if not rule.applies_to(method):
-                    continue
-                if rule.regex is not None and rule.regex.fullmatch(path) is None:
-                    continue
-                # A route's declaration beats every rule; then specificity.
-                rank = (rule.source is Source.ROUTE, rule.specificity, rule.source, -rule.order)
-                if rank > best_key:
-                    best, best_key = rule, rank
-        return best
-
-    def _one(self, path: str, method: str) -> Classification:
-        rule = self._match(path, method)
+    def _one(self, index: _Index, path: str, method: str) -> Classification:
+        rule = _match(index, path, method)
         if rule is not None:
             return Classification(rule.operation, rule, path)
-        if method in ("GET", "HEAD"):
+        if method == "GET" or method == "HEAD":
             return Classification(OperationType.READ_OPERATIONS, None, path)
         return Classification(OperationType.UNKNOWN, None, path)
 
@@ -277,26 +365,26 @@ class OperationClassifier:
         ``path`` is the router's path (already decoded once by the server,
         relative to the mount point). Never raises on any string.
         """
+        index = self._index
         key = (method, path)
-        cached = self._cache.get(key)
+        cached = index.cache.get(key)
         if cached is not None:
             return cached
         method_upper = method.upper()
-        raw = self._one(path, method_upper)
+        found = self._one(index, path, method_upper)
         clean = normalise(path)
         if clean != path:
-            other = self._one(clean, method_upper)
-            if other.operation != raw.operation:
-                first, second = (
-                    (other, raw) if strictness(other.operation) > strictness(raw.operation)
-                    else (raw, other)
-                )
-                raw = attrs.evolve(first, alternate=second.operation)
-        cache = self._cache
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()  # bounded: a flood of unique paths cannot grow it
-        cache[key] = raw
-        return raw
+            other = self._one(index, clean, method_upper)
+            if other.operation != found.operation:
+                if strictness(other.operation) > strictness(found.operation):
+                    found, other = other, found
+                found = attrs.evolve(found, alternate=other.operation)
+        if len(path) <= MAX_PATH:
+            cache = index.cache
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()  # bounded: a flood of unique paths cannot grow it
+            cache[key] = found
+        return found
 
     def classify_operation(self, path: str, method: str = "GET") -> OperationType:
         """The seeds' call: ``classify_operation('/start_caption_generation', 'POST')``."""
@@ -305,8 +393,7 @@ class OperationClassifier:
     def is_blocked_operation(
         self, operation: OperationType | str, mode: str, method: str | None = None
     ) -> bool:
-        from maintguard.policy import is_blocked_operation
-
+        """The seeds' call; see ``maintguard.policy.is_blocked_operation``."""
         return is_blocked_operation(operation, mode, method)
 
     def is_safe_method(self, method: str) -> bool:

@@ -54,7 +54,7 @@ EXIT_INTERRUPTED = 130
 
 _NO_SIDE_EFFECTS = (
     "note: no side effects ran (sessions, jobs, notifications): "
-    "pass --app module:service to run the application's"
+    "pass --app module:service to run them"
 )
 #: ``scheme://user:password@`` anywhere in a message.
 _CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")

@@ -292,7 +292,10 @@ class RedisStore:
                 elif kind == "simulated":
                     simulated[operation] = int(value)
                 elif kind == "samples":
-                    samples[operation] = [str(p) for p in _json(value, "attempt samples")]
+                    paths = _json(value, "attempt samples")
+                    if not isinstance(paths, list):
+                        raise TypeError("samples are not a list")
+                    samples[operation] = [str(p) for p in paths]
         except (TypeError, ValueError) as exc:
             raise CorruptStateError(f"stored attempt counters are malformed: {exc}") from None
         return AttemptCounts(blocked=blocked, simulated=simulated, samples=samples)
@@ -360,6 +363,9 @@ class RedisStore:
             if _CORRUPT in text or text.startswith("WRONGTYPE"):
                 raise CorruptStateError(self.describe_error(action, exc)) from None
             raise StoreError(self.describe_error(action, exc)) from None
+        except UnicodeDecodeError as exc:
+            # A client that decodes replies meets bytes that are not UTF-8.
+            raise CorruptStateError(self.describe_error(action, exc)) from None
         except (redis.RedisError, OSError) as exc:
             raise StoreError(self.describe_error(action, exc)) from None
 
@@ -378,8 +384,10 @@ class RedisStore:
         self._lock = threading.Lock()
         self._subscriptions = []
 
-    @staticmethod
-    def _describe(kwargs: Mapping[str, Any]) -> str:
+    def _describe(self, kwargs: Mapping[str, Any]) -> str:
+        service = getattr(self._client.connection_pool, "service_name", None)
+        if service:
+            return f"sentinel service {service}"
         if kwargs.get("path"):
             return f"unix://{kwargs['path']}"
         return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
@@ -499,7 +507,8 @@ class _Subscription:
                 failing = False
                 self._listen(pubsub)
                 delay = self.BACKOFF[0]
-            except (redis.RedisError, OSError) as exc:
+            except Exception as exc:
+                # Whatever went wrong, the listener must live on: log, back off, retry.
                 if not failing:
                     logger.warning(
                         "maintguard: Redis change notifications lost, reconnecting: %s",

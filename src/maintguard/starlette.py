@@ -1,0 +1,122 @@
+"""Starlette and FastAPI integration: ``install(app, service)``.
+
+Thin on purpose: the pure ASGI adapter does the work; this module adds it
+with ``app.add_middleware`` and turns ``@operation(...)`` declarations into
+route rules. A FastAPI app is a Starlette app, so the same calls apply::
+
+    app = FastAPI()
+
+    @app.get("/reports/{report_id}/export")
+    @operation(OperationType.JOB_CREATION)
+    async def export(report_id: int) -> dict[str, str]: ...
+
+    install(app, service)  # after the routes: it reads the route table once
+
+Routes added after ``install`` are declared by calling
+``register_routes(app, service)`` again; nothing is looked up per request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Host, Mount, compile_path
+
+from maintguard.asgi import MaintenanceMiddleware
+from maintguard.classifier import Source
+from maintguard.operations import OperationType
+from maintguard.service import MaintenanceService
+
+__all__ = ["install", "operation", "register_routes", "route_patterns"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MARK = "__maintguard_operation__"
+# Group names would clash once a mount's pattern and a route's are joined.
+_NAMED_GROUP = re.compile(r"\(\?P<[^>]+>")
+
+
+def operation(operation_type: OperationType | str) -> Callable[[F], F]:
+    """Declare what an endpoint does; the declaration beats every classifier rule.
+
+    The endpoint (a function or an ``HTTPEndpoint`` class) is returned
+    unchanged, only marked, so the decorator may sit above or below the
+    route decorator. An unknown type fails here, at import.
+    """
+    declared = OperationType(operation_type)
+
+    def mark(endpoint: F) -> F:
+        setattr(endpoint, _MARK, declared)
+        return endpoint
+
+    return mark
+
+
+def install(app: Starlette, service: MaintenanceService) -> None:
+    """Register ``app``'s declared routes and add the maintenance middleware.
+
+    Call it before the app starts serving (Starlette refuses middleware
+    added later).
+    """
+    register_routes(app, service)
+    app.add_middleware(MaintenanceMiddleware, service=service)
+
+
+def register_routes(app: Starlette, service: MaintenanceService) -> int:
+    """Add a route rule for each route of an ``@operation`` endpoint.
+
+    Mounted sub-routes (and sub-applications) are included with their
+    mount's prefix. Idempotent: call it again after adding routes. Returns
+    how many rules were added.
+    """
+    classifier = service.classifier
+    known = {(r.pattern, r.methods, r.operation) for r in classifier.rules if r.source is Source.ROUTE}
+    added = 0
+    for pattern, methods, declared in route_patterns(app.routes):
+        if (pattern, methods, declared) in known:
+            continue
+        classifier.add_route(pattern, declared, methods)
+        known.add((pattern, methods, declared))
+        added += 1
+    return added
+
+
+def route_patterns(
+    routes: Iterable[BaseRoute], prefix: str = ""
+) -> Iterable[tuple[str, frozenset[str] | None, OperationType]]:
+    """``(anchored regex, methods, declared type)`` for each declared route."""
+    for route in routes:
+        if isinstance(route, (Mount, Host)):
+            inner = prefix + _mount_prefix(route) if isinstance(route, Mount) else prefix
+            yield from route_patterns(route.routes, inner)
+            continue
+        declared = getattr(getattr(route, "endpoint", None), _MARK, None)
+        regex = getattr(route, "path_regex", None)
+        if not isinstance(declared, OperationType) or not isinstance(regex, re.Pattern):
+            continue
+        methods = getattr(route, "methods", None)
+        yield (
+            _anchored(prefix + _body(regex.pattern)),
+            frozenset(methods) if methods else None,
+            declared,
+        )
+
+
+def _mount_prefix(mount: Mount) -> str:
+    return _body(compile_path(mount.path)[0].pattern)
+
+
+def _body(pattern: str) -> str:
+    """A Starlette path regex without its anchors and group names."""
+    return _NAMED_GROUP.sub("(?:", pattern.removeprefix("^").removesuffix("$"))
+
+
+def _anchored(body: str) -> str:
+    # Starlette redirects "/x" and "/x/" to each other, and the classifier's
+    # normalised reading drops a trailing slash: accept both spellings.
+    if len(body) > 1 and body.endswith("/"):
+        body = body[:-1] + "/?"
+    return f"^{body}$"
