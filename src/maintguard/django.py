@@ -24,10 +24,7 @@ from typing import Any, Protocol
 
 import attrs
 from django.conf import settings  # type: ignore[import-untyped, import-not-found, unused-ignore]
-from django.http import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
-    HttpResponse,
-    RawPostDataException,
-)
+from django.http import HttpResponse  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
 from maintguard.api import ControlAPI, Pending
 from maintguard.decision import Action, Decision, RequestInfo
@@ -200,10 +197,7 @@ def to_django(response: Response) -> Any:
 
 def _read_body(request: _Request, limit: int) -> bytes | None:
     """At most ``limit`` bytes of the body; ``None`` when there are more."""
-    try:
-        body = request.read(limit + 1)
-    except RawPostDataException:  # an earlier middleware read it already
-        body = getattr(request, "body", b"")
+    body = request.read(limit + 1)
     return None if len(body) > limit else bytes(body)
 
 
