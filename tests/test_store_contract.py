@@ -426,6 +426,19 @@ def test_redis_store_accepts_an_injected_client(redis_url: str) -> None:
         built.close()
 
 
+def test_redis_undecodable_value_through_a_decoding_client_is_corrupt(redis_url: str) -> None:
+    """Bytes that are not UTF-8, read by a client that decodes replies, are
+    CorruptStateError rather than a raw UnicodeDecodeError."""
+    client = redis.Redis.from_url(redis_url, socket_timeout=0.5, decode_responses=True)
+    built = RedisStore(client)
+    try:
+        built.client.set("maintguard:state", b"\xff\xfe")
+        with pytest.raises(CorruptStateError):
+            built.load()
+    finally:
+        built.close()
+
+
 @pytest.fixture
 def sentinel(redis_server: servers.RedisServer, tmp_path: Path) -> Iterator[int]:
     """A Redis Sentinel watching the session's Redis as ``mymaster``."""

@@ -22,7 +22,7 @@ import maintguard.state
 from maintguard.exceptions import StoreError
 from maintguard.state import AuditRecord, MaintenanceState
 from maintguard.stores import StateStore
-from maintguard.stores.redis import RedisStore
+from maintguard.stores.redis import RedisStore, _Subscription
 from maintguard.stores.sql import SQLStore
 from tests import servers
 from tests.test_store_contract import change, enabled, open_store
@@ -115,6 +115,32 @@ def test_redis_subscriber_reconnects_after_a_restart(
         heard.clear()
         own_redis.start()
         assert heard.wait(15), "no notification after reconnecting"
+        heard.clear()
+        change(fast_store, 1)
+        assert heard.wait(1.0)
+    finally:
+        stop()
+
+
+def test_redis_subscriber_notices_a_frozen_server(
+    own_redis: servers.RedisServer, fast_store: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that stops answering (no error, no close) is found by the
+    keepalive PING; after it resumes the subscriber reconnects and reports."""
+    monkeypatch.setattr(_Subscription, "KEEPALIVE", 0.3)
+    heard = threading.Event()
+    stop = fast_store.subscribe(heard.set)
+    assert stop is not None
+    try:
+        assert heard.wait(5), "never subscribed"
+        heard.clear()
+        own_redis.pause()
+        try:
+            # keepalive + PING timeout + poll, with room to spare
+            time.sleep(1.5)
+        finally:
+            own_redis.resume()
+        assert heard.wait(15), "no notification after the server came back"
         heard.clear()
         change(fast_store, 1)
         assert heard.wait(1.0)

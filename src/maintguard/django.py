@@ -19,7 +19,7 @@ working during maintenance.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Protocol
 
 import attrs
@@ -49,7 +49,7 @@ class _Request(Protocol):
 
     method: str | None
     path_info: str
-    META: Mapping[str, Any]
+    META: MutableMapping[str, Any]
     COOKIES: Mapping[str, str]
 
     @property
@@ -85,11 +85,12 @@ def load_service(value: object = None) -> MaintenanceService:
     try:
         found = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigurationError(f"settings.{SETTING} = {value!r} cannot be imported: {exc}")
+        raise ConfigurationError(
+            f"settings.{SETTING} = {value!r} cannot be imported: {exc}"
+        ) from None
     if not isinstance(found, MaintenanceService):
         raise ConfigurationError(
-            f"settings.{SETTING} = {value!r} is a {type(found).__name__}, "
-            "not a MaintenanceService"
+            f"settings.{SETTING} = {value!r} is a {type(found).__name__}, not a MaintenanceService"
         )
     return found
 

@@ -89,15 +89,7 @@ class SideEffects:
                 error=type(exc).__name__,
             )
             return {"sessions": "failed"}
-        logs.maintenance(
-            "Sessions invalidated" if not dry_run else "Sessions would be invalidated",
-            tag=tag,
-            invalidated=report.invalidated,
-            kept_admin=report.kept_admin,
-            failed=report.failed,
-            complete=report.complete,
-            reason="maintenance_activation",
-        )
+        # The invalidator logs its own per-batch and summary lines.
         return {
             "sessions": "done" if report.complete else "incomplete",
             "sessions_invalidated": report.invalidated,

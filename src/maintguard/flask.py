@@ -95,7 +95,9 @@ def register_routes(app: Flask, service: MaintenanceService) -> int:
     were added.
     """
     classifier = service.classifier
-    known = {(r.pattern, r.methods, r.operation) for r in classifier.rules if r.source is Source.ROUTE}
+    known = {
+        (r.pattern, r.methods, r.operation) for r in classifier.rules if r.source is Source.ROUTE
+    }
     added = 0
     for rule in app.url_map.iter_rules():
         declared = _declared(app.view_functions.get(rule.endpoint))

@@ -73,7 +73,9 @@ def register_routes(app: Starlette, service: MaintenanceService) -> int:
     how many rules were added.
     """
     classifier = service.classifier
-    known = {(r.pattern, r.methods, r.operation) for r in classifier.rules if r.source is Source.ROUTE}
+    known = {
+        (r.pattern, r.methods, r.operation) for r in classifier.rules if r.source is Source.ROUTE
+    }
     added = 0
     for pattern, methods, declared in route_patterns(app.routes):
         if (pattern, methods, declared) in known:
