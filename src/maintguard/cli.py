@@ -561,7 +561,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     arguments = list(sys.argv[1:] if argv is None else argv)
     # With nothing configured, Python would print maintguard's warnings on
     # stderr; the command's own output says what happened.
-    logging.getLogger("maintguard").addHandler(logging.NullHandler())
+    library_logger = logging.getLogger("maintguard")
+    if not any(isinstance(h, logging.NullHandler) for h in library_logger.handlers):
+        library_logger.addHandler(logging.NullHandler())
     try:
         args = build_parser().parse_args(arguments)
         return _VERBS[args.verb](args, out, err)

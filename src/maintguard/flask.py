@@ -72,6 +72,8 @@ def operation(operation_type: OperationType | str) -> Callable[[F], F]:
 
 def init_app(app: Flask, service: MaintenanceService) -> None:
     """Protect ``app`` with ``service`` and register its declared routes."""
+    if EXTENSION in app.extensions:
+        raise ConfigurationError("maintguard.flask.init_app() was already called for this app")
     app.extensions[EXTENSION] = service
     resolver = service.is_admin_resolver
     if isinstance(resolver, SessionAdmin) and resolver.app is None:

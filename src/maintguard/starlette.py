@@ -19,7 +19,7 @@ Routes added after ``install`` are declared by calling
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
@@ -88,23 +88,41 @@ def register_routes(app: Starlette, service: MaintenanceService) -> int:
 
 def route_patterns(
     routes: Iterable[BaseRoute], prefix: str = ""
-) -> Iterable[tuple[str, frozenset[str] | None, OperationType]]:
+) -> Iterator[tuple[str, frozenset[str] | None, OperationType]]:
     """``(anchored regex, methods, declared type)`` for each declared route."""
     for route in routes:
-        if isinstance(route, (Mount, Host)):
-            inner = prefix + _mount_prefix(route) if isinstance(route, Mount) else prefix
-            yield from route_patterns(route.routes, inner)
+        if isinstance(route, Mount):
+            yield from route_patterns(route.routes, prefix + _mount_prefix(route))
             continue
-        declared = getattr(getattr(route, "endpoint", None), _MARK, None)
-        regex = getattr(route, "path_regex", None)
-        if not isinstance(declared, OperationType) or not isinstance(regex, re.Pattern):
+        if isinstance(route, Host):
+            yield from route_patterns(route.routes, prefix)
             continue
-        methods = getattr(route, "methods", None)
-        yield (
-            _anchored(prefix + _body(regex.pattern)),
-            frozenset(methods) if methods else None,
-            declared,
-        )
+        for endpoint_route in _expanded(route):
+            declared = getattr(getattr(endpoint_route, "endpoint", None), _MARK, None)
+            regex = getattr(endpoint_route, "path_regex", None)
+            if not isinstance(declared, OperationType) or not isinstance(regex, re.Pattern):
+                continue
+            methods = getattr(endpoint_route, "methods", None)
+            yield (
+                _anchored(prefix + _body(regex.pattern)),
+                frozenset(methods) if methods else None,
+                declared,
+            )
+
+
+def _expanded(route: BaseRoute) -> Iterable[object]:
+    """The routes behind ``route``: itself, or what a FastAPI router include holds.
+
+    Recent FastAPI keeps ``include_router`` routes behind one entry and
+    resolves them with the router's prefix through ``iter_route_contexts``.
+    """
+    if hasattr(route, "path_regex") or not type(route).__module__.startswith("fastapi."):
+        return (route,)
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI copies included routes into app.routes
+        return (route,)
+    return iter_route_contexts([route])
 
 
 def _mount_prefix(mount: Mount) -> str:

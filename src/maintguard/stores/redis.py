@@ -246,13 +246,14 @@ class RedisStore:
         with self._errors("read_audit"):
             entries: Any = self._client.xrevrange(self._audit_key, count=limit)
         records = []
-        for _entry_id, fields in entries or ():
-            raw = {_text(k): v for k, v in (fields or {}).items()}.get("record")
-            data = _json(raw, "audit record")
-            try:
-                records.append(AuditRecord.from_dict(data))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise CorruptStateError(f"stored audit record is malformed: {exc}") from None
+        try:
+            for _entry_id, fields in entries or ():
+                raw = {_text(k): v for k, v in (fields or {}).items()}.get("record")
+                records.append(AuditRecord.from_dict(_json(raw, "audit record")))
+        except CorruptStateError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CorruptStateError(f"stored audit record is malformed: {exc}") from None
         return records
 
     def record_attempts(self, batch: AttemptBatch) -> None:
@@ -278,13 +279,13 @@ class RedisStore:
     def read_attempts(self, epoch: str) -> AttemptCounts:
         with self._errors("read_attempts"):
             raw = self._client.hgetall(self._attempts_key)
-        fields = {_text(k): v for k, v in raw.items()}
-        if _text(fields.pop("epoch", b"")) != epoch:
-            return AttemptCounts()
         blocked: dict[str, int] = {}
         simulated: dict[str, int] = {}
         samples: dict[str, list[str]] = {}
         try:
+            fields = {_text(k): v for k, v in raw.items()}
+            if _text(fields.pop("epoch", b"")) != epoch:
+                return AttemptCounts()
             for field, value in fields.items():
                 kind, _, operation = field.partition(":")
                 if kind == "blocked":
@@ -331,7 +332,7 @@ class RedisStore:
         for pool in (self._client.connection_pool, *self._extra_pools):
             pool.disconnect()
 
-    # -- internals ----------------------------------------------------------
+    # -- helpers (the subscriber and diagnostics use these too) ---------------
 
     @property
     def client(self) -> redis.Redis:
