@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import django
@@ -85,14 +85,28 @@ def users() -> dict[str, Any]:
 
 
 @pytest.fixture
-def service() -> Iterator[MaintenanceService]:
+def install() -> Iterator[Callable[..., MaintenanceService]]:
+    """Build a service and make it the one settings.MAINTGUARD_SERVICE names."""
     global SERVICE
-    SERVICE = MaintenanceService(
+    made: list[MaintenanceService] = []
+
+    def build(**options: Any) -> MaintenanceService:
+        global SERVICE
+        SERVICE = MaintenanceService(**options)
+        made.append(SERVICE)
+        return SERVICE
+
+    yield build
+    SERVICE = None
+    for service in made:
+        service.close()
+
+
+@pytest.fixture
+def service(install: Callable[..., MaintenanceService]) -> MaintenanceService:
+    return install(
         admin_tokens=f"ops:{TOKEN}", is_admin=staff_admin, bypass_cookie_secret=BYPASS_SECRET
     )
-    yield SERVICE
-    SERVICE.close()
-    SERVICE = None
 
 
 @pytest.fixture
@@ -236,6 +250,21 @@ def test_blocked_log_line_names_the_logged_in_user(
     with caplog.at_level(logging.INFO, logger="maintguard"):
         client.post("/upload")
     assert f'user="{users["alice"].pk}"' in caplog.text
+
+
+def test_blocked_log_line_does_not_load_an_unresolved_user(
+    install: Callable[..., MaintenanceService],
+    users: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without a resolver that loaded request.user, the line says anonymous (no lookup)."""
+    service = install()
+    client = Client()
+    client.force_login(users["alice"])
+    service.enable_maintenance("Upgrade")
+    with caplog.at_level(logging.INFO, logger="maintguard"):
+        client.post("/upload")
+    assert 'user="anonymous"' in caplog.text
 
 
 def test_test_mode_serves_and_marks_what_would_be_blocked(

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask, Response, jsonify, session
 from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
+from flask.views import MethodView
 
 from maintguard import ConfigurationError, MaintenanceService, OperationType
 from maintguard.flask import (
@@ -141,6 +142,21 @@ def test_rule_pattern_lets_a_path_converter_span_segments(service: MaintenanceSe
     assert r"^/files/.+\.txt$" == rule_pattern(rule, app)
     init_app(app, service)
     assert "IMAGE_PROCESSING" == service.classifier.classify_operation("/files/a/b.txt")
+
+
+def test_method_view_class_can_be_declared(service: MaintenanceService) -> None:
+    """@operation on a MethodView class declares every method of its rule."""
+    app = Flask(__name__)
+
+    @operation("BATCH_OPERATIONS")
+    class Batch(MethodView):
+        def get(self) -> str:
+            return "batch"
+
+    app.add_url_rule("/nightly", view_func=Batch.as_view("nightly"))
+    init_app(app, service)
+    service.enable_maintenance("Upgrade")
+    assert 503 == app.test_client().get("/nightly").status_code
 
 
 def test_routes_added_after_init_app_are_declared_by_register_routes(

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from starlette.applications import Starlette
+from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
@@ -152,6 +153,20 @@ def test_route_patterns_are_anchored_starlette_regexes() -> None:
         )
     ]
     assert expected == list(route_patterns(routes))
+
+
+def test_http_endpoint_class_can_be_declared(service: MaintenanceService) -> None:
+    """@operation on an HTTPEndpoint class declares the route for every method."""
+
+    @operation("BATCH_OPERATIONS")
+    class Nightly(HTTPEndpoint):
+        async def get(self, request: Request) -> PlainTextResponse:
+            return PlainTextResponse("batch")
+
+    app = Starlette(routes=[Mount("/jobs", app=Starlette(routes=[Route("/nightly", Nightly)]))])
+    install(app, service)
+    service.enable_maintenance("Upgrade")
+    assert 503 == TestClient(app).get("/jobs/nightly").status_code
 
 
 def test_register_routes_adds_each_declaration_once(service: MaintenanceService) -> None:

@@ -25,6 +25,9 @@ from typing import Any, Protocol
 import attrs
 from django.conf import settings  # type: ignore[import-untyped, import-not-found, unused-ignore]
 from django.http import HttpResponse  # type: ignore[import-untyped, import-not-found, unused-ignore]
+from django.utils.functional import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    empty,
+)
 
 from maintguard.api import ControlAPI, Pending
 from maintguard.decision import Action, Decision, RequestInfo
@@ -203,11 +206,13 @@ def _read_body(request: _Request, limit: int) -> bytes | None:
 
 
 def _user_id(request: _Request) -> str | None:
-    """The logged-in user's id, for log lines; ``None`` when anonymous or unknown."""
+    """The logged-in user's id for log lines, when identity is already resolved.
+
+    ``request.user`` is lazy; it is read only once something (the
+    ``is_admin`` resolver, an earlier middleware) has loaded it, so a log
+    line never costs a session or database lookup.
+    """
     user: _User | None = getattr(request, "user", None)
-    try:
-        if user is not None and user.is_authenticated:
-            return str(user.pk)
-    except Exception:  # a log line is not worth a failed request (e.g. the DB is down)
+    if user is None or getattr(user, "_wrapped", None) is empty:
         return None
-    return None
+    return str(user.pk) if user.is_authenticated else None

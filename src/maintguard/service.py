@@ -26,7 +26,13 @@ from maintguard.counters import AttemptCounters
 from maintguard.decision import Action, Decision, RequestInfo
 from maintguard.effects import SideEffects
 from maintguard.events import EventDispatcher, EventKind, Listener, MaintenanceEvent
-from maintguard.exceptions import ConfigurationError, ConflictError, StoreError, ValidationError
+from maintguard.exceptions import (
+    ConfigurationError,
+    ConflictError,
+    CorruptStateError,
+    StoreError,
+    ValidationError,
+)
 from maintguard.identity import (
     AdminToken,
     BypassSigner,
@@ -47,6 +53,7 @@ from maintguard.status import MaintenanceStatus, build_status
 from maintguard.stores import StateStore, attempt_epoch, store_from_url
 from maintguard.stores.memory import MemoryStore
 from maintguard.validation import (
+    validate_actor,
     validate_duration,
     validate_future,
     validate_message,
@@ -461,7 +468,7 @@ class MaintenanceService:
         ops = validate_operations(operations)
         now = utcnow()
         ends = validate_future(ends_at, "ends_at", now)
-        actor = enabled_by or "system"
+        actor = validate_actor(enabled_by)
 
         def build(current: MaintenanceState) -> MaintenanceState:
             if current.active and current.mode is Mode.EMERGENCY and not force:
@@ -512,7 +519,7 @@ class MaintenanceService:
         if not isinstance(terminate_jobs, bool):
             raise ValidationError("terminate_jobs must be true or false", "terminate_jobs")
         now = utcnow()
-        actor = enabled_by or "system"
+        actor = validate_actor(enabled_by)
 
         def build(current: MaintenanceState) -> MaintenanceState:
             same = current.active and current.mode is Mode.EMERGENCY
@@ -549,7 +556,7 @@ class MaintenanceService:
     ) -> MaintenanceStatus:
         """Switch maintenance off; a no-op when it is off. ``force`` also
         drops a pending scheduled window."""
-        actor = disabled_by or "system"
+        actor = validate_actor(disabled_by)
 
         def build(current: MaintenanceState) -> MaintenanceState | None:
             if not current.active and not (force and current.window is not None):
@@ -563,9 +570,42 @@ class MaintenanceService:
                 window=None if force else current.window,
             )
 
-        before, after = self._change("disable", actor, build, expected_version, "")
+        try:
+            before, after = self._change("disable", actor, build, expected_version, "")
+        except CorruptStateError:
+            if not force:
+                raise
+            before, after = self._repair(actor)
         self._announce(before, after, actor)
         return self.get_maintenance_status()
+
+    def _repair(self, actor: str) -> tuple[MaintenanceState, MaintenanceState]:
+        """``disable --force`` over a stored value nobody can read: overwrite
+        it with "off", at a version above any the audit trail has seen."""
+        overwrite = getattr(self.store, "overwrite", None)
+        if overwrite is None:
+            raise StoreError(
+                f"the {self.store.name} store cannot overwrite a corrupt state; repair it by hand"
+            )
+        try:
+            latest = self.store.read_audit(1)
+        except CorruptStateError:
+            latest = []
+        version = (latest[0].version if latest else 0) + 1
+        now = utcnow()
+        repaired = MaintenanceState(version=version, updated_at=now, updated_by=actor)
+        record = AuditRecord(
+            at=now,
+            actor=actor,
+            action="repair",
+            mode=None,
+            reason="disable --force over an unreadable stored state",
+            version=version,
+        )
+        overwrite(repaired, record)
+        self.snapshot.apply(repaired)
+        logs.maintenance("Corrupt maintenance state replaced", level=logging.WARNING, admin=actor)
+        return MaintenanceState(active=True), repaired
 
     def schedule_maintenance(
         self,
@@ -591,7 +631,7 @@ class MaintenanceService:
             raise ValidationError("starts_at is required", "starts_at")
         if end is not None and end <= start:
             raise ValidationError("ends_at must be after starts_at", "ends_at")
-        actor = scheduled_by or "system"
+        actor = validate_actor(scheduled_by)
         window = ScheduledWindow(reason, start, end, mode, message, actor, ops)
 
         def build(current: MaintenanceState) -> MaintenanceState:
@@ -611,7 +651,7 @@ class MaintenanceService:
     def cancel_schedule(
         self, cancelled_by: str | None = None, *, expected_version: int | None = None
     ) -> MaintenanceStatus:
-        actor = cancelled_by or "system"
+        actor = validate_actor(cancelled_by)
 
         def build(current: MaintenanceState) -> MaintenanceState | None:
             if current.window is None:

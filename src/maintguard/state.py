@@ -306,14 +306,30 @@ class AuditRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> AuditRecord:
-        mode = data.get("mode")
-        return cls(
-            at=parse_time(data["at"], "at"),
-            actor=str(data["actor"]),
-            action=str(data["action"]),
-            mode=Mode(mode) if mode is not None else None,
-            reason=str(data.get("reason") or ""),
-            version=int(data["version"]),
-            details=data.get("details") or {},
-        )
+    def from_dict(cls, data: object) -> AuditRecord:
+        """Parse a stored record; anything unexpected is ``CorruptStateError``."""
+        if not isinstance(data, Mapping):
+            raise CorruptStateError("stored audit record is not an object")
+        try:
+            mode = data.get("mode")
+            actor, action, version = data["actor"], data["action"], data["version"]
+            details = data.get("details") or {}
+            if not isinstance(actor, str) or not isinstance(action, str):
+                raise CorruptStateError("stored audit actor/action is not a string")
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise CorruptStateError("stored audit version is not an integer")
+            if not isinstance(details, Mapping):
+                raise CorruptStateError("stored audit details are not an object")
+            return cls(
+                at=parse_time(data["at"], "at"),
+                actor=actor,
+                action=action,
+                mode=Mode(mode) if mode is not None else None,
+                reason=_optional_str(data.get("reason")) or "",
+                version=version,
+                details=details,
+            )
+        except CorruptStateError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptStateError(f"stored audit record is malformed: {exc}") from None

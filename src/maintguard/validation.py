@@ -20,12 +20,33 @@ MAX_MESSAGE = 2000
 MAX_DURATION = 30 * 86400.0
 
 
+#: Longest actor name every store keeps (SQL columns are VARCHAR(255)).
+MAX_ACTOR = 255
+
+
+def _check_text(value: str, field: str) -> None:
+    # NUL cannot be stored by PostgreSQL; refuse it everywhere alike.
+    if "\x00" in value:
+        raise ValidationError(f"{field} must not contain NUL characters", field)
+
+
 def validate_reason(reason: object, field: str = "reason") -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationError(f"{field} must be a non-empty string", field)
     if len(reason) > MAX_REASON:
         raise ValidationError(f"{field} must be at most {MAX_REASON} characters", field)
+    _check_text(reason, field)
     return reason.strip()
+
+
+def validate_actor(actor: object) -> str:
+    """The name recorded in the audit trail (``system`` when unnamed)."""
+    if actor is None:
+        return "system"
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > MAX_ACTOR:
+        raise ValidationError(f"the actor must be 1 to {MAX_ACTOR} characters", "actor")
+    _check_text(actor, "actor")
+    return actor.strip()
 
 
 def validate_message(message: object) -> str | None:
@@ -35,6 +56,7 @@ def validate_message(message: object) -> str | None:
         raise ValidationError("message must be a non-empty string", "message")
     if len(message) > MAX_MESSAGE:
         raise ValidationError(f"message must be at most {MAX_MESSAGE} characters", "message")
+    _check_text(message, "message")
     return message.strip()
 
 

@@ -95,8 +95,10 @@ class StateStore(Protocol):
 
     def subscribe(self, on_change: Callable[[], None]) -> Callable[[], None] | None:
         """Call ``on_change`` (from a background thread) after every change
-        made by any process; return a function that stops it, or ``None``
-        when the backend has no notifications (the refresher covers it)."""
+        made by any process — and possibly more often, e.g. after a
+        reconnect, when changes may have been missed; return a function that
+        stops it, or ``None`` when the backend has no notifications (the
+        refresher covers it)."""
         ...
 
     def close(self) -> None:

@@ -47,6 +47,15 @@ class MemoryStore:
             listener()
         return True
 
+    def overwrite(self, state: MaintenanceState, record: AuditRecord) -> None:
+        """Replace the state whatever it holds (the repair path)."""
+        with self._lock:
+            self._state = state
+            self._audit.append(record)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
+
     def read_audit(self, limit: int = 100) -> list[AuditRecord]:
         with self._lock:
             newest = list(self._audit)[-limit:] if limit > 0 else []

@@ -240,6 +240,20 @@ class RedisStore:
             result = self._cas(keys=[self._state_key, self._audit_key], args=args)
         return bool(int(result))
 
+    def overwrite(self, state: MaintenanceState, record: AuditRecord) -> None:
+        """Replace the stored state whatever it holds (repairs a corrupt value)."""
+        with self._errors("overwrite"):
+            pipe = self._client.pipeline(transaction=True)
+            pipe.set(self._state_key, json.dumps(state.to_dict()))
+            pipe.xadd(
+                self._audit_key,
+                {"record": json.dumps(record.to_dict())},
+                maxlen=self._audit_limit,
+                approximate=True,
+            )
+            pipe.publish(self._channel, state.version)
+            pipe.execute()
+
     def read_audit(self, limit: int = 100) -> list[AuditRecord]:
         if limit <= 0:
             return []

@@ -264,6 +264,14 @@ class SQLStore:
                 self._prune_audit(conn, int(key[0]))
         return True
 
+    def overwrite(self, state: MaintenanceState, record: AuditRecord) -> None:
+        """Replace the state row whatever it holds (repairs a corrupt row)."""
+        change = sa.update(self._state).where(self._state.c.id == 1).values(**_columns(state))
+        with self._errors("overwrite"), self._engine.begin() as conn:
+            if conn.execute(change).rowcount != 1:
+                raise StoreError(f"SQL store {self._display} has no state row: {_SCHEMA_HINT}")
+            conn.execute(sa.insert(self._audit).values(**_audit_columns(record)))
+
     def read_audit(self, limit: int = 100) -> list[AuditRecord]:
         if limit <= 0:
             return []
