@@ -14,13 +14,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+from examples.flask_app.app import create_app
+from werkzeug.test import Client
 
 from maintguard import MaintenanceService, OperationClassifier
 from maintguard.cli import main
@@ -29,7 +30,6 @@ from maintguard.sessions import CallableSessionInvalidator
 from maintguard.settings import VARIABLES
 from maintguard.stores import MemoryStore, register_store
 
-ROOT = Path(__file__).resolve().parent.parent
 #: What the side effects of ``app_service`` did, for the tests to read.
 SIDE_EFFECTS: dict[str, list[Any]] = {"sessions": [], "jobs": []}
 
@@ -77,7 +77,7 @@ NOT_A_SERVICE = "just a string"
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No maintguard variable from the outside; a known user; side effects reset."""
     for name, _, _ in VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -85,7 +85,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(sys, "path", list(sys.path))
     for calls in SIDE_EFFECTS.values():
         calls.clear()
-    yield
 
 
 @pytest.fixture
@@ -485,10 +484,6 @@ def test_store_password_never_appears_in_the_error() -> None:
 
 def test_change_is_seen_by_a_running_app_sharing_the_store(store: str) -> None:
     """A change made by the command reaches a running app within its refresh interval."""
-    from werkzeug.test import Client
-
-    from examples.flask_app.app import create_app
-
     service = MaintenanceService(store, refresh_interval=0.05)
     client = Client(create_app(service))
     try:

@@ -14,6 +14,7 @@ when a new state forbids one (an emergency), it is closed for non-admins.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -128,8 +129,11 @@ class MaintenanceMiddleware:
         if resolver is None:
             return None
         try:
-            if asyncio.iscoroutinefunction(resolver):
-                answer = await asyncio.wait_for(resolver(info), service.resolver_timeout)
+            if inspect.iscoroutinefunction(resolver) or inspect.iscoroutinefunction(
+                getattr(resolver, "__call__", None)
+            ):
+                pending: Awaitable[object] = resolver(info)  # type: ignore[assignment]
+                answer = await asyncio.wait_for(pending, service.resolver_timeout)
                 return "resolver" if answer is True else None
             call = sync_to_async(service._resolve_admin, thread_sensitive=False)
             return await asyncio.wait_for(call(info), service.resolver_timeout)

@@ -27,10 +27,9 @@ from flask import Flask, current_app
 from flask.sessions import SessionMixin
 from werkzeug.routing import Rule
 
-from maintguard.classifier import Source
 from maintguard.decision import RequestInfo
 from maintguard.exceptions import ConfigurationError
-from maintguard.operations import OperationType
+from maintguard.routes import add_route_rules, declared_operation, operation
 from maintguard.service import MaintenanceService
 from maintguard.wsgi import MaintenanceMiddleware
 
@@ -47,27 +46,11 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXTENSION = "maintguard"
-_MARK = "__maintguard_operation__"
 # Werkzeug's placeholder syntax: <name>, <converter:name>, <converter(args):name>.
 _PLACEHOLDER = re.compile(
     r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?"
     r"(?P<variable>[a-zA-Z_][a-zA-Z0-9_]*)>"
 )
-
-
-def operation(operation_type: OperationType | str) -> Callable[[F], F]:
-    """Declare what a view does; the declaration beats every classifier rule.
-
-    The view is returned unchanged (only marked), so the decorator may sit
-    above or below ``@app.route``. An unknown type fails here, at import.
-    """
-    declared = OperationType(operation_type)
-
-    def mark(view: F) -> F:
-        setattr(view, _MARK, declared)
-        return view
-
-    return mark
 
 
 def init_app(app: Flask, service: MaintenanceService) -> None:
@@ -97,22 +80,12 @@ def register_routes(app: Flask, service: MaintenanceService) -> int:
     were added.
     """
     classifier = service.classifier
-    known = {
-        (r.pattern, r.methods, r.operation) for r in classifier.rules if r.source is Source.ROUTE
-    }
-    added = 0
+    declarations = []
     for rule in app.url_map.iter_rules():
-        declared = _declared(app.view_functions.get(rule.endpoint))
-        if declared is None:
-            continue
-        pattern = rule_pattern(rule, app)
-        methods = _methods(rule)
-        if (pattern, methods, declared) in known:
-            continue
-        classifier.add_route(pattern, declared, methods)
-        known.add((pattern, methods, declared))
-        added += 1
-    return added
+        declared = declared_operation(app.view_functions.get(rule.endpoint))
+        if declared is not None:
+            declarations.append((rule_pattern(rule, app), _methods(rule), declared))
+    return add_route_rules(classifier, declarations)
 
 
 def rule_pattern(rule: Rule, app: Flask) -> str:
@@ -139,13 +112,6 @@ def rule_pattern(rule: Rule, app: Flask) -> str:
         parts.append(re.escape(tail))
     parts.append("$")
     return "".join(parts)
-
-
-def _declared(view: object) -> OperationType | None:
-    found = getattr(view, _MARK, None)
-    if found is None:  # class-based views: the mark sits on the class
-        found = getattr(getattr(view, "view_class", None), _MARK, None)
-    return found if isinstance(found, OperationType) else None
 
 
 def _methods(rule: Rule) -> frozenset[str] | None:

@@ -26,33 +26,16 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Host, Mount, compile_path
 
 from maintguard.asgi import MaintenanceMiddleware
-from maintguard.classifier import Source
 from maintguard.operations import OperationType
+from maintguard.routes import add_route_rules, declared_operation, operation
 from maintguard.service import MaintenanceService
 
 __all__ = ["install", "operation", "register_routes", "route_patterns"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_MARK = "__maintguard_operation__"
 # Group names would clash once a mount's pattern and a route's are joined.
 _NAMED_GROUP = re.compile(r"\(\?P<[^>]+>")
-
-
-def operation(operation_type: OperationType | str) -> Callable[[F], F]:
-    """Declare what an endpoint does; the declaration beats every classifier rule.
-
-    The endpoint (a function or an ``HTTPEndpoint`` class) is returned
-    unchanged, only marked, so the decorator may sit above or below the
-    route decorator. An unknown type fails here, at import.
-    """
-    declared = OperationType(operation_type)
-
-    def mark(endpoint: F) -> F:
-        setattr(endpoint, _MARK, declared)
-        return endpoint
-
-    return mark
 
 
 def install(app: Starlette, service: MaintenanceService) -> None:
@@ -72,18 +55,7 @@ def register_routes(app: Starlette, service: MaintenanceService) -> int:
     mount's prefix. Idempotent: call it again after adding routes. Returns
     how many rules were added.
     """
-    classifier = service.classifier
-    known = {
-        (r.pattern, r.methods, r.operation) for r in classifier.rules if r.source is Source.ROUTE
-    }
-    added = 0
-    for pattern, methods, declared in route_patterns(app.routes):
-        if (pattern, methods, declared) in known:
-            continue
-        classifier.add_route(pattern, declared, methods)
-        known.add((pattern, methods, declared))
-        added += 1
-    return added
+    return add_route_rules(service.classifier, route_patterns(app.routes))
 
 
 def route_patterns(
@@ -98,9 +70,9 @@ def route_patterns(
             yield from route_patterns(route.routes, prefix)
             continue
         for endpoint_route in _expanded(route):
-            declared = getattr(getattr(endpoint_route, "endpoint", None), _MARK, None)
+            declared = declared_operation(getattr(endpoint_route, "endpoint", None))
             regex = getattr(endpoint_route, "path_regex", None)
-            if not isinstance(declared, OperationType) or not isinstance(regex, re.Pattern):
+            if declared is None or not isinstance(regex, re.Pattern):
                 continue
             methods = getattr(endpoint_route, "methods", None)
             yield (
