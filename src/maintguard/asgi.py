@@ -129,9 +129,7 @@ class MaintenanceMiddleware:
         if resolver is None:
             return None
         try:
-            if inspect.iscoroutinefunction(resolver) or inspect.iscoroutinefunction(
-                getattr(resolver, "__call__", None)
-            ):
+            if _is_async(resolver):
                 pending: Awaitable[object] = resolver(info)  # type: ignore[assignment]
                 answer = await asyncio.wait_for(pending, service.resolver_timeout)
                 return "resolver" if answer is True else None
@@ -269,6 +267,12 @@ def _closing_send(tracked: _Tracked, send: Send) -> Send:
         await send(message)
 
     return wrapped
+
+
+def _is_async(function: object) -> bool:
+    """A coroutine function, or an object whose ``__call__`` is one."""
+    call = type(function).__call__ if not inspect.isroutine(function) else function
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call)
 
 
 def _event_stream(scope: Scope) -> bool:
