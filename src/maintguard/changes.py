@@ -1,0 +1,415 @@
+"""Changes to the maintenance state, made by the process that asks for them.
+
+Every change is a compare-and-set on the state's version, retried when the
+caller did not pin a version. The process that wins applies the new state to
+its own snapshot at once, logs it, notifies listeners and starts the side
+effects. ``ChangesMixin`` holds these methods for ``MaintenanceService``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from maintguard import logs
+from maintguard.effects import SideEffects
+from maintguard.events import EventDispatcher, EventKind, MaintenanceEvent
+from maintguard.exceptions import ConflictError, CorruptStateError, StoreError, ValidationError
+from maintguard.settings import Settings
+from maintguard.snapshot import Snapshot, View
+from maintguard.state import AuditRecord, MaintenanceState, Mode, ScheduledWindow, utcnow
+from maintguard.stores import StateStore
+from maintguard.validation import (
+    validate_actor,
+    validate_duration,
+    validate_future,
+    validate_message,
+    validate_mode,
+    validate_operations,
+    validate_reason,
+)
+
+if TYPE_CHECKING:
+    from maintguard.status import MaintenanceStatus
+
+logger = logging.getLogger("maintguard")
+
+#: How often a last-writer-wins change retries its compare-and-set.
+_RETRIES = 50
+
+
+class ChangesMixin:
+    """enable / emergency / disable / schedule, and the window housekeeping."""
+
+    store: StateStore
+    settings: Settings
+    snapshot: Snapshot
+    events: EventDispatcher
+    effects: SideEffects
+    #: Provided by ``MaintenanceService``.
+    get_maintenance_status: Callable[[], MaintenanceStatus]
+
+    def enable_maintenance(
+        self,
+        reason: str,
+        duration: float | None = None,
+        mode: Mode | str = Mode.NORMAL,
+        enabled_by: str | None = None,
+        message: str | None = None,
+        ends_at: datetime | None = None,
+        operations: Iterable[str] | None = None,
+        *,
+        expected_version: int | None = None,
+        force: bool = False,
+    ) -> MaintenanceStatus:
+        """Switch maintenance on (or update the one in force)."""
+        mode = validate_mode(mode)
+        if mode is Mode.EMERGENCY:
+            return self.enable_emergency(
+                reason,
+                enabled_by=enabled_by,
+                message=message,
+                duration=duration,
+                expected_version=expected_version,
+            )
+        reason = validate_reason(reason)
+        message = validate_message(message)
+        duration = validate_duration(duration)
+        ops = validate_operations(operations)
+        now = utcnow()
+        ends = validate_future(ends_at, "ends_at", now)
+        actor = validate_actor(enabled_by)
+
+        def build(current: MaintenanceState) -> MaintenanceState:
+            if current.active and current.mode is Mode.EMERGENCY and not force:
+                raise ConflictError(
+                    "an emergency is active; a normal enable needs force=true to downgrade it",
+                    current.version,
+                )
+            same = current.active and current.mode is mode
+            return attrs.evolve(
+                current,
+                active=True,
+                mode=mode,
+                reason=reason,
+                message=message,
+                started_at=current.started_at if same else now,
+                estimated_duration=duration
+                if duration is not None
+                else self.settings.default_timeout,
+                ends_at=ends,
+                operations=ops,
+                progress=current.progress if same else {},
+            )
+
+        before, after = self._change("enable", actor, build, expected_version, reason)
+        self._announce(before, after, actor)
+        return self.get_maintenance_status()
+
+    def enable_emergency(
+        self,
+        reason: str,
+        terminate_jobs: bool = True,
+        grace_period: float | None = None,
+        enabled_by: str | None = None,
+        message: str | None = None,
+        duration: float | None = None,
+        *,
+        expected_version: int | None = None,
+        background: bool = True,
+    ) -> MaintenanceStatus:
+        """Block everything but admins at once; sessions and jobs follow in
+        the background (``background=False`` waits for them)."""
+        reason = validate_reason(reason)
+        message = validate_message(message)
+        duration = validate_duration(duration)
+        if grace_period is None:
+            grace_period = self.settings.job_grace_period
+        grace = validate_duration(grace_period, "grace_period") if grace_period else 0.0
+        if not isinstance(terminate_jobs, bool):
+            raise ValidationError("terminate_jobs must be true or false", "terminate_jobs")
+        now = utcnow()
+        actor = validate_actor(enabled_by)
+
+        def build(current: MaintenanceState) -> MaintenanceState:
+            same = current.active and current.mode is Mode.EMERGENCY
+            return attrs.evolve(
+                current,
+                active=True,
+                mode=Mode.EMERGENCY,
+                reason=reason,
+                message=message,
+                started_at=current.started_at if same else now,
+                estimated_duration=duration,
+                ends_at=None,  # an emergency never ends by itself
+                operations=None,
+                progress=current.progress if same else {},
+            )
+
+        before, after = self._change("emergency", actor, build, expected_version, reason)
+        self._announce(
+            before,
+            after,
+            actor,
+            terminate_jobs=terminate_jobs,
+            grace=grace or 0.0,
+            background=background,
+        )
+        return self.get_maintenance_status()
+
+    def disable_maintenance(
+        self,
+        disabled_by: str | None = None,
+        *,
+        expected_version: int | None = None,
+        force: bool = False,
+    ) -> MaintenanceStatus:
+        """Switch maintenance off; a no-op when it is off. ``force`` also
+        drops a pending scheduled window."""
+        actor = validate_actor(disabled_by)
+
+        def build(current: MaintenanceState) -> MaintenanceState | None:
+            if not current.active and not (force and current.window is not None):
+                return None
+            return attrs.evolve(
+                current,
+                active=False,
+                ends_at=None,
+                operations=None,
+                progress={},
+                window=None if force else current.window,
+            )
+
+        try:
+            before, after = self._change("disable", actor, build, expected_version, "")
+        except CorruptStateError:
+            if not force:
+                raise
+            before, after = self._repair(actor)
+        self._announce(before, after, actor)
+        return self.get_maintenance_status()
+
+    def _repair(self, actor: str) -> tuple[MaintenanceState, MaintenanceState]:
+        """``disable --force`` over a stored value nobody can read: overwrite
+        it with "off", at a version above any the audit trail has seen."""
+        overwrite = getattr(self.store, "overwrite", None)
+        if overwrite is None:
+            raise StoreError(
+                f"the {self.store.name} store cannot overwrite a corrupt state; repair it by hand"
+            )
+        try:
+            latest = self.store.read_audit(1)
+        except CorruptStateError:
+            latest = []
+        version = (latest[0].version if latest else 0) + 1
+        now = utcnow()
+        repaired = MaintenanceState(version=version, updated_at=now, updated_by=actor)
+        record = AuditRecord(
+            at=now,
+            actor=actor,
+            action="repair",
+            mode=None,
+            reason="disable --force over an unreadable stored state",
+            version=version,
+        )
+        overwrite(repaired, record)
+        self.snapshot.apply(repaired)
+        logs.maintenance("Corrupt maintenance state replaced", level=logging.WARNING, admin=actor)
+        return MaintenanceState(active=True), repaired
+
+    def schedule_maintenance(
+        self,
+        reason: str,
+        starts_at: datetime,
+        ends_at: datetime | None = None,
+        mode: Mode | str = Mode.NORMAL,
+        message: str | None = None,
+        scheduled_by: str | None = None,
+        operations: Iterable[str] | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> MaintenanceStatus:
+        """Plan a window; every worker opens and closes it on time."""
+        reason = validate_reason(reason)
+        message = validate_message(message)
+        mode = validate_mode(mode)
+        ops = validate_operations(operations)
+        now = utcnow()
+        start = validate_future(starts_at, "starts_at", now)
+        end = validate_future(ends_at, "ends_at", now)
+        if start is None:
+            raise ValidationError("starts_at is required", "starts_at")
+        if end is not None and end <= start:
+            raise ValidationError("ends_at must be after starts_at", "ends_at")
+        actor = validate_actor(scheduled_by)
+        window = ScheduledWindow(reason, start, end, mode, message, actor, ops)
+
+        def build(current: MaintenanceState) -> MaintenanceState:
+            return attrs.evolve(current, window=window)
+
+        _, after = self._change("schedule", actor, build, expected_version, reason)
+        self.events.emit(MaintenanceEvent(EventKind.WINDOW_UPCOMING, after, actor, now))
+        logs.maintenance(
+            "Maintenance scheduled",
+            reason=reason,
+            admin=actor,
+            starts_at=window.to_dict()["starts_at"],
+            ends_at=window.to_dict()["ends_at"],
+        )
+        return self.get_maintenance_status()
+
+    def cancel_schedule(
+        self, cancelled_by: str | None = None, *, expected_version: int | None = None
+    ) -> MaintenanceStatus:
+        actor = validate_actor(cancelled_by)
+
+        def build(current: MaintenanceState) -> MaintenanceState | None:
+            if current.window is None:
+                return None
+            return attrs.evolve(current, window=None)
+
+        before, after = self._change("cancel_schedule", actor, build, expected_version, "")
+        if before.version != after.version:
+            logs.maintenance("Scheduled maintenance cancelled", admin=actor)
+        return self.get_maintenance_status()
+
+    def _change(
+        self,
+        action: str,
+        actor: str,
+        build: Callable[[MaintenanceState], MaintenanceState | None],
+        expected_version: int | None,
+        reason: str,
+        details: dict[str, Any] | None = None,
+    ) -> tuple[MaintenanceState, MaintenanceState]:
+        """Compare-and-set loop. Returns (effective before, stored after)."""
+        if expected_version is not None and (
+            isinstance(expected_version, bool) or not isinstance(expected_version, int)
+        ):
+            raise ValidationError("expected_version must be an integer", "expected_version")
+        for _ in range(_RETRIES):
+            stored = self.store.load()
+            now = utcnow()
+            current = stored.effective(now)
+            if expected_version is not None and stored.version != expected_version:
+                raise ConflictError(
+                    f"the state is at version {stored.version}, not {expected_version}",
+                    stored.version,
+                )
+            built = build(current)
+            if built is None:
+                self.snapshot.apply(stored)
+                return current, stored
+            new = attrs.evolve(built, version=stored.version + 1, updated_at=now, updated_by=actor)
+            record = AuditRecord(
+                at=now,
+                actor=actor,
+                action=action,
+                mode=new.mode if new.active else None,
+                reason=reason,
+                version=new.version,
+                details=details or {},
+            )
+            if self.store.compare_and_set(stored.version, new, record):
+                self.snapshot.apply(new)
+                return current, new
+            if expected_version is not None:
+                raise ConflictError("the state changed meanwhile", self.store.load().version)
+        raise StoreError(f"could not apply {action!r}: the state kept changing")
+
+    def _announce(
+        self,
+        before: MaintenanceState,
+        after: MaintenanceState,
+        actor: str,
+        *,
+        terminate_jobs: bool = False,
+        grace: float = 0.0,
+        background: bool = True,
+    ) -> None:
+        """Log, notify and start side effects for a change this process made."""
+        now = utcnow()
+        if before.version == after.version and before.active == after.active:
+            return
+        if (after.active and not before.active) or (
+            after.active and before.active and after.mode is not before.mode
+        ):
+            if after.mode is Mode.EMERGENCY:
+                logs.maintenance(
+                    "Emergency maintenance activated",
+                    level=logging.WARNING,
+                    tag="EMERGENCY",
+                    reason=after.reason,
+                    admin=actor,
+                )
+                self.events.emit(MaintenanceEvent(EventKind.EMERGENCY, after, actor, now))
+            else:
+                logs.maintenance(
+                    "Maintenance mode activated",
+                    reason=after.reason,
+                    admin=actor,
+                    mode=after.mode.value,
+                )
+                self.events.emit(MaintenanceEvent(EventKind.ACTIVATED, after, actor, now))
+            self.effects.start(
+                after, terminate_jobs=terminate_jobs, grace=grace, background=background
+            )
+        elif before.active and not after.active:
+            started = before.started_at or now
+            logs.maintenance(
+                "Maintenance mode deactivated", duration=_human(now - started), admin=actor
+            )
+            self.events.emit(MaintenanceEvent(EventKind.DEACTIVATED, after, actor, now))
+        elif after.active:
+            logs.maintenance("Maintenance updated", reason=after.reason, admin=actor)
+            self.events.emit(MaintenanceEvent(EventKind.UPDATED, after, actor, now))
+
+    def _claim_transition(self, view: View) -> None:
+        """Write a window's start or end (or an ``ends_at``) into the store, once.
+
+        Every worker already acts on the effective state; this makes the
+        store and the audit trail agree and elects, by compare-and-set, the
+        one process that runs the transition's side effects. A window that
+        passed entirely unseen is recorded as expired.
+        """
+        stored = view.stored
+        if view.override is not None or view.state is stored:
+            return
+        if stored.active != view.state.active:
+            action = "window_start" if view.state.active else "window_end"
+        else:
+            action = "window_expired"
+        new = attrs.evolve(
+            view.state,
+            version=stored.version + 1,
+            updated_at=utcnow(),
+            updated_by=view.state.updated_by or "schedule",
+        )
+        record = AuditRecord(
+            at=utcnow(),
+            actor="schedule",
+            action=action,
+            mode=new.mode if new.active else None,
+            reason=new.reason,
+            version=new.version,
+        )
+        try:
+            won = self.store.compare_and_set(stored.version, new, record)
+        except StoreError:
+            return
+        if won:
+            self.snapshot.apply(new)
+            self._announce(stored, new, "schedule")
+
+
+def _human(delta: timedelta) -> str:
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 7200:
+        return f"{seconds // 60} minutes"
+    return f"{seconds // 3600} hours {seconds % 3600 // 60} minutes"
