@@ -66,8 +66,11 @@ def _wsgi_sender(service: MaintenanceService) -> Send:
     client = Client(WSGIMiddleware(_wsgi_app, service))
 
     def send(
-        method: str, path: str, body: bytes | None = None,
-        headers: Mapping[str, str] | None = None, query: str = "",
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        query: str = "",
     ) -> Answer:
         response = client.open(
             path, method=method, data=body, headers=dict(headers or {}), query_string=query
@@ -94,8 +97,11 @@ def _asgi_sender(service: MaintenanceService) -> Send:
         return Answer(response.status_code, dict(response.headers), response.content)
 
     def send(
-        method: str, path: str, body: bytes | None = None,
-        headers: Mapping[str, str] | None = None, query: str = "",
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        query: str = "",
     ) -> Answer:
         return asyncio.run(call(method, path, body, dict(headers or {}), query))
 
@@ -160,7 +166,9 @@ BAD_BODIES = [
     ),
     pytest.param("enable", {"reason": "r", "ends_at": "tomorrow"}, "ends_at", id="bad-time"),
     pytest.param(
-        "enable", {"reason": "r", "ends_at": "2099-01-01T00:00:00"}, "ends_at",
+        "enable",
+        {"reason": "r", "ends_at": "2099-01-01T00:00:00"},
+        "ends_at",
         id="offsetless-time",
     ),
     pytest.param(
@@ -168,23 +176,33 @@ BAD_BODIES = [
     ),
     pytest.param("enable", b'{"reason": "a", "reason": "b"}', "reason", id="duplicate-key"),
     pytest.param(
-        "enable", {"reason": "r", "operations": ["NOT_A_TYPE"]}, "operations",
+        "enable",
+        {"reason": "r", "operations": ["NOT_A_TYPE"]},
+        "operations",
         id="unknown-operation",
     ),
     pytest.param(
-        "enable", {"reason": "r", "expected_version": "0"}, "expected_version",
+        "enable",
+        {"reason": "r", "expected_version": "0"},
+        "expected_version",
         id="string-version",
     ),
     pytest.param(
-        "enable", {"reason": "r", "expected_version": -1}, "expected_version",
+        "enable",
+        {"reason": "r", "expected_version": -1},
+        "expected_version",
         id="negative-version",
     ),
     pytest.param(
-        "enable", {"reason": "r", "mode": "emergency", "operations": ["JOB_CREATION"]},
-        "operations", id="partial-emergency",
+        "enable",
+        {"reason": "r", "mode": "emergency", "operations": ["JOB_CREATION"]},
+        "operations",
+        id="partial-emergency",
     ),
     pytest.param(
-        "emergency", {"reason": "r", "terminate_jobs": "yes"}, "terminate_jobs",
+        "emergency",
+        {"reason": "r", "terminate_jobs": "yes"},
+        "terminate_jobs",
         id="string-for-bool",
     ),
     pytest.param(
@@ -193,11 +211,15 @@ BAD_BODIES = [
     pytest.param("emergency", {"reason": "r", "force": True}, "force", id="emergency-force"),
     pytest.param("disable", {"reason": "done"}, "reason", id="disable-reason"),
     pytest.param(
-        "schedule", {"reason": "r", "starts_at": "2099-01-01T00:00:00"}, "starts_at",
+        "schedule",
+        {"reason": "r", "starts_at": "2099-01-01T00:00:00"},
+        "starts_at",
         id="schedule-offsetless",
     ),
     pytest.param(
-        "schedule", {"reason": "r", "starts_at": "2001-01-01T00:00:00+00:00"}, "starts_at",
+        "schedule",
+        {"reason": "r", "starts_at": "2001-01-01T00:00:00+00:00"},
+        "starts_at",
         id="schedule-past",
     ),
     pytest.param("schedule", {"reason": "r"}, "starts_at", id="schedule-no-start"),
@@ -293,7 +315,10 @@ def test_streamed_body_over_the_limit_is_413_in_asgi(service: MaintenanceService
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             return await client.post(f"{PREFIX}/enable", content=chunks(), headers=AUTH)
 
-    assert 413 == asyncio.run(call()).status_code
+    response = asyncio.run(call())
+    assert (413, {"error", "field"}, None) == rejected(
+        Answer(response.status_code, {}, response.content)
+    )
     assert 0 == version(service)
 
 
@@ -304,10 +329,18 @@ def test_chunked_body_over_the_limit_is_413_in_wsgi(service: MaintenanceService)
     environ.pop("CONTENT_LENGTH", None)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["wsgi.input_terminated"] = True
-    statuses: list[str] = []
-    WSGIMiddleware(_wsgi_app, service)(environ, lambda status, headers: statuses.append(status))
-    assert ["413 Content Too Large"] == statuses
+    answer = _call_wsgi(service, environ)
+    assert (413, {"error", "field"}, None) == rejected(answer)
     assert 0 == version(service)
+
+
+def _call_wsgi(service: MaintenanceService, environ: dict[str, Any]) -> Answer:
+    """Call the WSGI middleware directly with a hand-made environ."""
+    statuses: list[str] = []
+    chunks = WSGIMiddleware(_wsgi_app, service)(
+        environ, lambda status, headers: statuses.append(status)
+    )
+    return Answer(int(statuses[0].split()[0]), {}, b"".join(chunks))
 
 
 class _Tripwire(io.RawIOBase):
@@ -336,9 +369,9 @@ def test_over_limit_content_length_is_413_without_reading_wsgi(
     environ["CONTENT_LENGTH"] = str(10 * 1024 * 1024)
     tripwire = _Tripwire(service.max_body)
     environ["wsgi.input"] = tripwire
-    statuses: list[str] = []
-    WSGIMiddleware(_wsgi_app, service)(environ, lambda status, headers: statuses.append(status))
-    assert (["413 Content Too Large"], 0) == (statuses, tripwire.consumed)
+    answer = _call_wsgi(service, environ)
+    assert (413, {"error", "field"}, None, 0) == (*rejected(answer), tripwire.consumed)
+    assert 0 == version(service)
 
 
 def test_over_limit_content_length_is_413_without_reading_asgi(
@@ -348,8 +381,13 @@ def test_over_limit_content_length_is_413_without_reading_asgi(
     app = ASGIMiddleware(_asgi_app, service)  # type: ignore[arg-type]
     sent: list[dict[str, Any]] = []
     scope = {
-        "type": "http", "method": "POST", "path": f"{PREFIX}/enable", "root_path": "",
-        "query_string": b"", "scheme": "http", "client": ("127.0.0.1", 1),
+        "type": "http",
+        "method": "POST",
+        "path": f"{PREFIX}/enable",
+        "root_path": "",
+        "query_string": b"",
+        "scheme": "http",
+        "client": ("127.0.0.1", 1),
         "headers": [
             (b"authorization", f"Bearer {ALICE}".encode()),
             (b"content-length", str(10 * 1024 * 1024).encode()),
@@ -363,7 +401,9 @@ def test_over_limit_content_length_is_413_without_reading_asgi(
         sent.append(message)
 
     asyncio.run(app(scope, receive, record))
-    assert 413 == sent[0]["status"]
+    answer = Answer(sent[0]["status"], {}, sent[1]["body"])
+    assert (413, {"error", "field"}, None) == rejected(answer)
+    assert 0 == version(service)
 
 
 # -------------------------------------------------------------------- methods
@@ -407,9 +447,7 @@ def test_write_without_a_valid_bearer_token_is_401(
     send: Send, service: MaintenanceService, headers: dict[str, str], query: str
 ) -> None:
     """Only `Authorization: Bearer <configured token>` authorises a change."""
-    answer = send(
-        "POST", f"{PREFIX}/enable", b'{"reason": "r"}', {**JSON, **headers}, query
-    )
+    answer = send("POST", f"{PREFIX}/enable", b'{"reason": "r"}', {**JSON, **headers}, query)
     www = answer.headers.get("WWW-Authenticate", answer.headers.get("www-authenticate", ""))
     assert (401, {"error", "field"}, None) == rejected(answer)
     assert www.startswith("Bearer")
@@ -459,9 +497,7 @@ def test_no_token_appears_in_any_log_line_or_answer(
         send("POST", "/start_caption_generation", b"{}", {"Authorization": f"Bearer {wrong}"}),
         post(send, "disable", b"", {"Authorization": f"Bearer {ALICE}"}),
     ]
-    seen = caplog.text + "".join(
-        a.body.decode() + json.dumps(dict(a.headers)) for a in answers
-    )
+    seen = caplog.text + "".join(a.body.decode() + json.dumps(dict(a.headers)) for a in answers)
     leaked = [t for t in (ALICE, HASHED, BOT, wrong) if t in seen]
     assert ([], [200, 202, 200, 200, 503, 200]) == (leaked, [a.status for a in answers[1:]])
 
@@ -496,9 +532,7 @@ def test_normal_enable_during_emergency_is_409(send: Send, service: MaintenanceS
     assert (before, Mode.EMERGENCY) == (version(service), service.store.load().mode)
 
 
-def test_forced_enable_during_emergency_downgrades(
-    send: Send, service: MaintenanceService
-) -> None:
+def test_forced_enable_during_emergency_downgrades(send: Send, service: MaintenanceService) -> None:
     """With force, a normal enable replaces the emergency."""
     service.enable_emergency("fire", background=False)
     answer = post(send, "enable", {"reason": "calmer", "force": True})
@@ -514,9 +548,7 @@ def test_emergency_during_maintenance_never_conflicts(
     assert (202, "emergency") == (answer.status, answer.json()["mode"])
 
 
-def test_disable_during_emergency_never_conflicts(
-    send: Send, service: MaintenanceService
-) -> None:
+def test_disable_during_emergency_never_conflicts(send: Send, service: MaintenanceService) -> None:
     """Disable without expected_version always wins (200)."""
     service.enable_emergency("fire", background=False)
     answer = send("POST", f"{PREFIX}/disable", None, AUTH)
@@ -537,7 +569,10 @@ def test_repeated_enable_updates_the_reason_not_the_start(
     answer = post(send, "enable", {"reason": "second", "duration": 120})
     second = answer.json()
     assert (200, "second", 120.0, first["started_at"]) == (
-        answer.status, second["reason"], second["estimated_duration"], second["started_at"]
+        answer.status,
+        second["reason"],
+        second["estimated_duration"],
+        second["started_at"],
     )
 
 
@@ -569,7 +604,9 @@ def test_message_hides_the_reason_from_the_json_answer(send: Send) -> None:
     post(send, "enable", {"reason": INTERNAL, "message": PUBLIC})
     answer = send("POST", "/api/jobs", b"{}", JSON)
     assert (503, PUBLIC, False) == (
-        answer.status, answer.json()["message"], "replica lag" in answer.body.decode()
+        answer.status,
+        answer.json()["message"],
+        "replica lag" in answer.body.decode(),
     )
 
 

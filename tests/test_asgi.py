@@ -240,3 +240,39 @@ async def test_oversized_body_is_refused_without_reading_it_all(
     await communicator.send_input({"type": "http.request", "body": b"x" * 80, "more_body": True})
     assert 413 == (await communicator.receive_output(2))["status"]
     assert not service.get_maintenance_status().is_active
+
+
+async def test_a_body_cut_short_by_a_disconnect_changes_nothing(service: MaintenanceService) -> None:
+    """A client that leaves mid-body gets no change applied, even if the part parses."""
+    scope = _scope(
+        "http", "/api/maintenance/enable", method="POST",
+        headers=[(b"authorization", f"Bearer {TOKEN}".encode())],
+    )
+    communicator = ApplicationCommunicator(MaintenanceMiddleware(echo_websocket, service), scope)
+    await communicator.send_input({"type": "http.request", "body": b'{"reason": "x"}', "more_body": True})
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(2)
+    assert 0 == service.get_maintenance_status().version
+
+
+async def test_async_callable_object_resolver_is_awaited(service: MaintenanceService) -> None:
+    """An object with an async __call__ is awaited like a coroutine function."""
+
+    class Resolver:
+        async def __call__(self, info: Any) -> bool:
+            return info.header("x-role") == "admin"  # type: ignore[no-any-return]
+
+    service.is_admin_resolver = Resolver()
+    service.enable_maintenance("Upgrade")
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    scope = _scope("http", "/upload", method="POST", headers=[(b"x-role", b"admin")])
+    communicator = ApplicationCommunicator(MaintenanceMiddleware(app, service), scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    assert 200 == (await communicator.receive_output(2))["status"]
+    assert ["/upload"] == seen

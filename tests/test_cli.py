@@ -76,6 +76,19 @@ def interrupted_service() -> MaintenanceService:
 NOT_A_SERVICE = "just a string"
 
 
+def shadowed_rules_service() -> MaintenanceService:
+    """An app whose second rule for a path can never win."""
+    classifier = OperationClassifier()
+    classifier.add_custom_classification("/reports/export", "BATCH_OPERATIONS")
+    classifier.add_custom_classification("/reports/export", "IMAGE_PROCESSING")
+    return MaintenanceService(os.environ["CLI_TEST_STORE"], classifier=classifier)
+
+
+def memory_service() -> MaintenanceService:
+    """An app that keeps its state in process memory."""
+    return MaintenanceService()
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No maintguard variable from the outside; a known user; side effects reset."""
@@ -127,9 +140,19 @@ def test_status_json_has_the_status_fields_at_the_top_level(store: str) -> None:
     """`status --json` prints the API's status object itself."""
     data = status(store)
     expected = {
-        "is_active", "mode", "reason", "message", "estimated_duration", "started_at",
-        "estimated_completion", "ends_at", "blocked_operations", "active_jobs_count",
-        "upcoming", "store", "version",
+        "is_active",
+        "mode",
+        "reason",
+        "message",
+        "estimated_duration",
+        "started_at",
+        "estimated_completion",
+        "ends_at",
+        "blocked_operations",
+        "active_jobs_count",
+        "upcoming",
+        "store",
+        "version",
     }
     assert (set(), False, "sqlite") == (expected - set(data), data["is_active"], data["store"])
 
@@ -144,7 +167,11 @@ def test_enable_switches_maintenance_on(store: str) -> None:
     run = cli("enable", "--store", store, "--reason", "DB upgrade", "--duration", "600")
     data = status(store)
     assert (0, True, "normal", "DB upgrade", 600.0) == (
-        run.code, data["is_active"], data["mode"], data["reason"], data["estimated_duration"]
+        run.code,
+        data["is_active"],
+        data["mode"],
+        data["reason"],
+        data["estimated_duration"],
     )
 
 
@@ -152,12 +179,26 @@ def test_enable_takes_mode_message_end_and_operations(store: str) -> None:
     """`enable` passes --mode, --message, --ends-at and --operations through."""
     ends = future(2)
     cli(
-        "enable", "--store", store, "--reason", "r", "--mode", "test", "--message", "Soon back",
-        "--ends-at", ends, "--operations", "IMAGE_PROCESSING,JOB_CREATION",
+        "enable",
+        "--store",
+        store,
+        "--reason",
+        "r",
+        "--mode",
+        "test",
+        "--message",
+        "Soon back",
+        "--ends-at",
+        ends,
+        "--operations",
+        "IMAGE_PROCESSING,JOB_CREATION",
     )
     data = status(store)
     assert ("test", "Soon back", ["IMAGE_PROCESSING", "JOB_CREATION"], True) == (
-        data["mode"], data["message"], data["operations"], data["ends_at"] is not None
+        data["mode"],
+        data["message"],
+        data["operations"],
+        data["ends_at"] is not None,
     )
 
 
@@ -184,8 +225,17 @@ def test_disable_force_also_drops_the_scheduled_window(store: str) -> None:
 def test_schedule_plans_a_window(store: str) -> None:
     """`schedule --reason --starts-at --ends-at` shows as upcoming."""
     run = cli(
-        "schedule", "--store", store, "--reason", "nightly", "--starts-at", future(3),
-        "--ends-at", future(4), "--mode", "normal",
+        "schedule",
+        "--store",
+        store,
+        "--reason",
+        "nightly",
+        "--starts-at",
+        future(3),
+        "--ends-at",
+        future(4),
+        "--mode",
+        "normal",
     )
     upcoming = status(store)["upcoming"]
     assert (0, "nightly", False) == (run.code, upcoming["reason"], status(store)["is_active"])
@@ -246,7 +296,9 @@ def test_explain_when_maintenance_is_off_allows(store: str) -> None:
     run = cli("explain", "post", "/upload", "--store", store, "--json")
     data = json.loads(run.out)
     assert ("allow", "IMAGE_PROCESSING", "maintenance is off") == (
-        data["action"], data["operation"], data["why"]
+        data["action"],
+        data["operation"],
+        data["why"],
     )
 
 
@@ -263,9 +315,7 @@ def test_options_may_come_before_the_verb(store: str) -> None:
     assert (0, False) == (run.code, json.loads(run.out)["is_active"])
 
 
-def test_store_comes_from_the_environment(
-    store: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_store_comes_from_the_environment(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without --store, MAINTENANCE_STORE_URL names the store."""
     monkeypatch.setenv("MAINTENANCE_STORE_URL", store)
     run = cli("enable", "--reason", "from env")
@@ -305,6 +355,21 @@ def test_lint_rules_clean_exits_0(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (0, True) == (run.code, "/reports/export" in rules)
 
 
+def test_lint_rules_finds_a_shadowed_rule_of_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the real maintguard.testing, an app's shadowed rule fails the lint."""
+    pytest.importorskip("maintguard.testing")
+    monkeypatch.setenv("CLI_TEST_STORE", "sqlite://")
+    run = cli("lint-rules", "--app", "tests.test_cli:shadowed_rules_service")
+    assert (1, True, True) == (run.code, "'/reports/export'" in run.out, run.one_error_line)
+
+
+def test_lint_rules_passes_the_default_rules() -> None:
+    """With the real maintguard.testing, the default rules are clean."""
+    pytest.importorskip("maintguard.testing")
+    run = cli("lint-rules")
+    assert (0, "") == (run.code, run.err)
+
+
 def test_lint_rules_without_the_testing_module_fails_in_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -320,18 +385,25 @@ def test_lint_rules_without_the_testing_module_fails_in_one_line(
 def test_app_runs_the_side_effects_of_an_emergency(store: str) -> None:
     """With --app, sessions are ended and jobs stopped with the given grace."""
     run = cli(
-        "emergency", "--app", "tests.test_cli:app_service", "--reason", "breach",
-        "--grace-period", "5",
+        "emergency",
+        "--app",
+        "tests.test_cli:app_service",
+        "--reason",
+        "breach",
+        "--grace-period",
+        "5",
     )
     assert (0, "", [True], [5.0]) == (
-        run.code, run.err, SIDE_EFFECTS["sessions"], SIDE_EFFECTS["jobs"]
+        run.code,
+        run.err,
+        SIDE_EFFECTS["sessions"],
+        SIDE_EFFECTS["jobs"],
     )
 
 
 def test_app_emergency_can_leave_jobs_alone(store: str) -> None:
     """`--no-terminate-jobs` keeps jobs running."""
-    cli("emergency", "--app", "tests.test_cli:app_service", "--reason", "b",
-        "--no-terminate-jobs")
+    cli("emergency", "--app", "tests.test_cli:app_service", "--reason", "b", "--no-terminate-jobs")
     assert ([True], []) == (SIDE_EFFECTS["sessions"], SIDE_EFFECTS["jobs"])
 
 
@@ -345,7 +417,9 @@ def test_without_app_a_change_notes_that_no_side_effects_ran(store: str) -> None
     """Without --app: the state changes, and one note on stderr says nothing else ran."""
     run = cli("emergency", "--store", store, "--reason", "breach")
     assert (1, True, []) == (
-        run.err.count("\n"), "no side effects ran" in run.err, SIDE_EFFECTS["sessions"]
+        run.err.count("\n"),
+        "no side effects ran" in run.err,
+        SIDE_EFFECTS["sessions"],
     )
 
 
@@ -354,8 +428,7 @@ def test_app_may_name_a_service_instance(
 ) -> None:
     """`--app module:attr` where attr is the service itself."""
     (tmp_path / "cli_app_module.py").write_text(
-        "from maintguard import MaintenanceService\n"
-        f"service = MaintenanceService({store!r})\n"
+        f"from maintguard import MaintenanceService\nservice = MaintenanceService({store!r})\n"
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delitem(sys.modules, "cli_app_module", raising=False)
@@ -377,6 +450,12 @@ def test_bad_app_is_one_line_exit_2(spec: str) -> None:
     """An --app that cannot be imported or is no service: exit 2, one line."""
     run = cli("status", "--app", spec)
     assert (2, True) == (run.code, run.one_error_line)
+
+
+def test_app_with_an_in_memory_store_is_refused() -> None:
+    """The command cannot reach an app's in-memory state: refused in one line."""
+    run = cli("enable", "--app", "tests.test_cli:memory_service", "--reason", "r")
+    assert (2, True, True) == (run.code, run.one_error_line, "in memory" in run.err)
 
 
 def test_app_and_store_together_are_refused(store: str) -> None:
@@ -436,8 +515,17 @@ def test_downgrading_an_emergency_needs_force(store: str) -> None:
     refused = cli("enable", "--store", store, "--reason", "calmer")
     forced = cli("enable", "--store", store, "--reason", "calmer", "--force")
     assert (1, True, 0, "normal") == (
-        refused.code, "--force" in refused.err, forced.code, status(store)["mode"]
+        refused.code,
+        "--force" in refused.err,
+        forced.code,
+        status(store)["mode"],
     )
+
+
+def test_invalid_actor_is_one_line_exit_2(store: str) -> None:
+    """An actor the audit trail cannot hold (a line break): exit 2, one line."""
+    run = cli("enable", "--store", store, "--reason", "r", "--actor", "eve\nforged line")
+    assert (2, True, 0) == (run.code, run.one_error_line, status(store)["version"])
 
 
 def test_unknown_verb_is_one_line_exit_2() -> None:
@@ -463,8 +551,10 @@ def test_console_script_and_module_run() -> None:
         subprocess.run(
             command, capture_output=True, text=True, check=False, env=_env(), timeout=60
         ).stdout
-        for command in ([str(script), "--version"], [sys.executable, "-m", "maintguard",
-                                                    "--version"])
+        for command in (
+            [str(script), "--version"],
+            [sys.executable, "-m", "maintguard", "--version"],
+        )
     ]
     assert ["maintguard 0.1.0\n"] * 2 == outputs
 
@@ -474,10 +564,16 @@ def test_store_password_never_appears_in_the_error() -> None:
     url = "postgresql+psycopg://maint:hunter2secret@127.0.0.1:1/maint"
     result = subprocess.run(
         [sys.executable, "-m", "maintguard", "status", "--store", url],
-        capture_output=True, text=True, check=False, env=_env(), timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+        timeout=60,
     )
     assert (1, 1, False, True) == (
-        result.returncode, result.stderr.count("\n"), "hunter2secret" in result.stderr,
+        result.returncode,
+        result.stderr.count("\n"),
+        "hunter2secret" in result.stderr,
         "maint:***@" in result.stderr,
     )
 
@@ -491,7 +587,10 @@ def test_change_is_seen_by_a_running_app_sharing_the_store(store: str) -> None:
         script = Path(sys.executable).parent / "maintguard"
         subprocess.run(
             [str(script), "enable", "--store", store, "--reason", "from the shell"],
-            check=True, capture_output=True, env=_env(), timeout=60,
+            check=True,
+            capture_output=True,
+            env=_env(),
+            timeout=60,
         )
         deadline = time.monotonic() + 10
         after = before

@@ -66,34 +66,61 @@ GOOD = [
     ("TEST_MODE_LOGGING_LEVEL", "debug", "test_mode_logging_level", "DEBUG"),
     ("MAINTENANCE_NOTIFICATIONS_ENABLED", "true", "notifications_enabled", True),
     ("MAINTENANCE_EMAIL_ALERTS", "on", "email_alerts", True),
-    ("MAINTENANCE_WEBHOOK_URL", "https://hooks.example/abc", "webhook_url",
-     "https://hooks.example/abc"),
+    (
+        "MAINTENANCE_WEBHOOK_URL",
+        "https://hooks.example/abc",
+        "webhook_url",
+        "https://hooks.example/abc",
+    ),
     ("MAINTENANCE_STORE_URL", "sqlite:///maint.db", "store_url", "sqlite:///maint.db"),
-    ("MAINTENANCE_STORE_URL", "postgresql+psycopg://u:p@db/x", "store_url",
-     "postgresql+psycopg://u:p@db/x"),
-    ("MAINTENANCE_ADMIN_TOKENS", f"alice:tok1,deploy-bot:sha256:{DIGEST}", "admin_tokens",
-     f"alice:tok1,deploy-bot:sha256:{DIGEST}"),
+    (
+        "MAINTENANCE_STORE_URL",
+        "postgresql+psycopg://u:p@db/x",
+        "store_url",
+        "postgresql+psycopg://u:p@db/x",
+    ),
+    (
+        "MAINTENANCE_ADMIN_TOKENS",
+        f"alice:tok1,deploy-bot:sha256:{DIGEST}",
+        "admin_tokens",
+        f"alice:tok1,deploy-bot:sha256:{DIGEST}",
+    ),
     ("MAINTENANCE_FORCE_MODE", "Emergency", "force_mode", "emergency"),
     ("MAINTENANCE_FORCE_MODE", "off", "force_mode", "off"),
-    ("MAINTENANCE_WEBHOOK_SECRET", "s3cret # not a comment", "webhook_secret",
-     "s3cret # not a comment"),
+    (
+        "MAINTENANCE_WEBHOOK_SECRET",
+        "s3cret # not a comment",
+        "webhook_secret",
+        "s3cret # not a comment",
+    ),
     ("MAINTENANCE_SMTP_HOST", "mail.example", "smtp_host", "mail.example"),
     ("MAINTENANCE_SMTP_PORT", "587", "smtp_port", 587),
     ("MAINTENANCE_SMTP_USERNAME", "ops", "smtp_username", "ops"),
     ("MAINTENANCE_SMTP_PASSWORD", "pa ss #word", "smtp_password", "pa ss #word"),
     ("MAINTENANCE_SMTP_FROM", "Ops <ops@example.com>", "smtp_sender", "Ops <ops@example.com>"),
     ("MAINTENANCE_SMTP_STARTTLS", "1", "smtp_starttls", True),
-    ("MAINTENANCE_ALERT_EMAILS", "a@example.com, b@example.com", "alert_recipients",
-     ("a@example.com", "b@example.com")),
-    ("MAINTENANCE_BYPASS_SECRET", "0123456789abcdef", "bypass_cookie_secret",
-     "0123456789abcdef"),
-    ("MAINTENANCE_ALLOWED_IPS", "10.0.0.0/8, 192.0.2.7", "allowed_ips",
-     ("10.0.0.0/8", "192.0.2.7")),
+    (
+        "MAINTENANCE_ALERT_EMAILS",
+        "a@example.com, b@example.com",
+        "alert_recipients",
+        ("a@example.com", "b@example.com"),
+    ),
+    ("MAINTENANCE_BYPASS_SECRET", "0123456789abcdef", "bypass_cookie_secret", "0123456789abcdef"),
+    (
+        "MAINTENANCE_ALLOWED_IPS",
+        "10.0.0.0/8, 192.0.2.7",
+        "allowed_ips",
+        ("10.0.0.0/8", "192.0.2.7"),
+    ),
     ("MAINTENANCE_TRUSTED_PROXIES", "127.0.0.1", "trusted_proxies", ("127.0.0.1",)),
     ("MAINTENANCE_ON_STORE_ERROR", "closed", "on_store_error", "closed"),
     ("MAINTENANCE_REFRESH_INTERVAL", "0.25", "refresh_interval", 0.25),
-    ("MAINTENANCE_CORS_ORIGINS", "https://app.example,*", "cors_origins",
-     ("https://app.example", "*")),
+    (
+        "MAINTENANCE_CORS_ORIGINS",
+        "https://app.example,*",
+        "cors_origins",
+        ("https://app.example", "*"),
+    ),
 ]
 
 
@@ -221,7 +248,9 @@ def test_force_mode_emergency_blocks_a_fresh_service_without_a_store_change(
         for m, p in (("GET", "/"), ("POST", "/start_caption_generation"))
     ]
     assert ([Action.BLOCK, Action.BLOCK], False, 0) == (
-        actions, service.store.load().active, service.store.load().version
+        actions,
+        service.store.load().active,
+        service.store.load().version,
     )
 
 
@@ -253,7 +282,8 @@ def test_feature_switch_on_never_switches_maintenance_on(
     env.setenv("MAINTENANCE_MODE_ENABLED", "true")
     service = from_env(services)
     assert (False, Action.ALLOW) == (
-        service.get_maintenance_status().is_active, service.decide(caption()).action
+        service.get_maintenance_status().is_active,
+        service.decide(caption()).action,
     )
 
 
@@ -295,9 +325,7 @@ def test_session_cleanup_switches_session_invalidation(
     env.setenv("EMERGENCY_MODE_SESSION_CLEANUP", value)
     called: list[bool] = []
     invalidator = CallableSessionInvalidator(lambda keep_admins: called.append(keep_admins) or 0)
-    from_env(services, session_invalidator=invalidator).enable_emergency(
-        "fire", background=False
-    )
+    from_env(services, session_invalidator=invalidator).enable_emergency("fire", background=False)
     assert calls == len(called)
 
 

@@ -38,12 +38,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
 def create_app(service: MaintenanceService) -> FastAPI:
     app = FastAPI(title="Vedfolnir demo")
 
-    @app.get("/", response_class=HTMLResponse)
+    # HEAD as well: the rollback manual checks the app with `curl -I /`.
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
     async def index(request: Request) -> str:
         user = request.session.get("user", "guest")
         return f"<h1>Vedfolnir demo</h1><p>Hello, {user}. Everything is running.</p>"
 
-    @app.get("/health")
+    @app.api_route("/health", methods=["GET", "HEAD"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 

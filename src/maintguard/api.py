@@ -71,24 +71,41 @@ def _endpoints(prefix: str, health: str) -> dict[str, Endpoint]:
 # Fields each body may carry, with their JSON types (validated again by the service).
 _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "enable": {
-        "reason": (str,), "duration": (int, float), "mode": (str,), "message": (str,),
-        "ends_at": (str,), "operations": (list,), "expected_version": (int,), "force": (bool,),
+        "reason": (str,),
+        "duration": (int, float),
+        "mode": (str,),
+        "message": (str,),
+        "ends_at": (str,),
+        "operations": (list,),
+        "expected_version": (int,),
+        "force": (bool,),
     },
     "emergency": {
-        "reason": (str,), "message": (str,), "duration": (int, float),
-        "terminate_jobs": (bool,), "grace_period": (int, float), "expected_version": (int,),
+        "reason": (str,),
+        "message": (str,),
+        "duration": (int, float),
+        "terminate_jobs": (bool,),
+        "grace_period": (int, float),
+        "expected_version": (int,),
     },
     "disable": {"expected_version": (int,), "force": (bool,)},
     "schedule:POST": {
-        "reason": (str,), "starts_at": (str,), "ends_at": (str,), "mode": (str,),
-        "message": (str,), "operations": (list,), "expected_version": (int,),
+        "reason": (str,),
+        "starts_at": (str,),
+        "ends_at": (str,),
+        "mode": (str,),
+        "message": (str,),
+        "operations": (list,),
+        "expected_version": (int,),
     },
     "schedule:DELETE": {"expected_version": (int,)},
     "bypass": {},
 }
 _MODES = frozenset(m.value for m in Mode)
 _REQUIRED = {
-    "enable": ("reason",), "emergency": ("reason",), "schedule:POST": ("reason", "starts_at"),
+    "enable": ("reason",),
+    "emergency": ("reason",),
+    "schedule:POST": ("reason", "starts_at"),
 }
 #: ``enable`` fields an emergency cannot honour: it never ends by itself and
 #: blocks everything, so accepting them would silently drop them.

@@ -180,7 +180,10 @@ class MaintenanceMiddleware:
         else:
             answer = self.api.route(info)
         if isinstance(answer, Pending):
-            body = await _read_body(receive, answer.limit)
+            try:
+                body = await _read_body(receive, answer.limit)
+            except _Disconnected:
+                return  # nobody to answer, and nothing half-read is applied
             if body is None:
                 answer = error_response(413, f"body larger than {answer.limit} bytes", None)
             else:
@@ -306,14 +309,22 @@ def _adding_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
     return wrapped
 
 
+class _Disconnected(Exception):
+    """The client went away before its body was complete."""
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """At most ``limit`` bytes; ``None`` as soon as the body exceeds it."""
+    """At most ``limit`` bytes; ``None`` as soon as the body exceeds it.
+
+    Raises ``_Disconnected`` when the client leaves mid-body: a partial
+    body must never be applied, even if it happens to parse.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"".join(chunks)
+            raise _Disconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -69,6 +69,10 @@ class ChangesMixin:
         """Switch maintenance on (or update the one in force)."""
         mode = validate_mode(mode)
         if mode is Mode.EMERGENCY:
+            for name, value in (("ends_at", ends_at), ("operations", operations)):
+                if value is not None:
+                    # An emergency blocks everything and never ends by itself.
+                    raise ValidationError(f"{name} does not apply to an emergency", name)
             return self.enable_emergency(
                 reason,
                 enabled_by=enabled_by,
@@ -129,6 +133,8 @@ class ChangesMixin:
         duration = validate_duration(duration)
         if grace_period is None:
             grace_period = self.settings.job_grace_period
+        if isinstance(grace_period, bool):
+            raise ValidationError("grace_period must be a number of seconds", "grace_period")
         grace = validate_duration(grace_period, "grace_period") if grace_period else 0.0
         if not isinstance(terminate_jobs, bool):
             raise ValidationError("terminate_jobs must be true or false", "terminate_jobs")

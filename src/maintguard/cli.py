@@ -58,7 +58,6 @@ _NO_SIDE_EFFECTS = (
 )
 #: ``scheme://user:password@`` anywhere in a message.
 _CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")
-_MAX_ACTOR = 100
 
 
 class CLIError(Exception):
@@ -106,19 +105,23 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         return value if top else argparse.SUPPRESS
 
     parser.add_argument(
-        "--store", metavar="URL", default=default(None),
+        "--store",
+        metavar="URL",
+        default=default(None),
         help="the shared state store (default: MAINTENANCE_STORE_URL)",
     )
     parser.add_argument(
-        "--app", metavar="MODULE:ATTR", default=default(None),
+        "--app",
+        metavar="MODULE:ATTR",
+        default=default(None),
         help="the application's MaintenanceService (or a callable returning one); "
         "its side effects and rules apply",
     )
+    parser.add_argument("--json", action="store_true", default=default(False), help="print JSON")
     parser.add_argument(
-        "--json", action="store_true", default=default(False), help="print JSON"
-    )
-    parser.add_argument(
-        "--actor", metavar="NAME", default=default(None),
+        "--actor",
+        metavar="NAME",
+        default=default(None),
         help="who acts, for the audit trail (default: cli:$USER)",
     )
 
@@ -155,13 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     emergency.add_argument("--message", help="what users see (default: the reason)")
     emergency.add_argument("--duration", type=float, metavar="S", help="estimate, seconds")
     emergency.add_argument(
-        "--no-terminate-jobs", dest="terminate_jobs", action="store_false",
+        "--no-terminate-jobs",
+        dest="terminate_jobs",
+        action="store_false",
         help="leave running jobs alone",
     )
     emergency.add_argument("--grace-period", type=float, metavar="S")
     disable = verb("disable", "switch maintenance off")
     disable.add_argument(
-        "--force", action="store_true", help="also drop a scheduled window"
+        "--force",
+        action="store_true",
+        help="also drop a scheduled window, and replace a corrupt stored state",
     )
     schedule = verb("schedule", "plan a maintenance window, or cancel it")
     schedule.add_argument("--reason")
@@ -226,7 +233,14 @@ def _session(args: argparse.Namespace) -> _Session:
                 "--store and --app exclude each other: the app's service brings its store",
                 EXIT_USAGE,
             )
-        return _Session(import_service(args.app), True, args.app)
+        service = import_service(args.app)
+        if service.store.name == "memory":
+            raise CLIError(
+                f"--app {args.app!r} keeps its state in memory, inside the application's own "
+                "process: configure a shared store (MAINTENANCE_STORE_URL) to use this command",
+                EXIT_USAGE,
+            )
+        return _Session(service, True, args.app)
     url = _store_url(args)
     settings = Settings.from_env()
     service = MaintenanceService(store_from_url(url), settings=settings)
@@ -270,18 +284,17 @@ def import_service(spec: str) -> MaintenanceService:
 
 
 def _actor(args: argparse.Namespace) -> str:
-    actor = args.actor
-    if actor is None:
-        try:
-            user = os.environ.get("USER") or getpass.getuser()
-        except (OSError, KeyError):
-            user = "unknown"
-        actor = f"cli:{user}"
-    if not actor.strip() or len(actor) > _MAX_ACTOR or not actor.isprintable():
-        raise CLIError(
-            f"--actor must be 1 to {_MAX_ACTOR} printable characters", EXIT_USAGE
-        )
-    return str(actor.strip())
+    """``--actor``, else ``cli:$USER`` (the service validates either)."""
+    if args.actor is not None:
+        if not str(args.actor).isprintable():
+            # The audit trail is read line by line: no line breaks or controls.
+            raise CLIError("--actor must be printable text on one line", EXIT_USAGE)
+        return str(args.actor)
+    try:
+        user = os.environ.get("USER") or getpass.getuser()
+    except (OSError, KeyError):
+        user = "unknown"
+    return f"cli:{user}"
 
 
 def _checked_view(session: _Session) -> None:
@@ -320,8 +333,10 @@ def _show_status(status: MaintenanceStatus, as_json: bool, out: TextIO) -> None:
     if upcoming is not None:
         until = f" until {upcoming['ends_at']}" if upcoming["ends_at"] else ""
         rows.append(
-            ("scheduled",
-             f"{upcoming['mode']} from {upcoming['starts_at']}{until}: {upcoming['reason']}")
+            (
+                "scheduled",
+                f"{upcoming['mode']} from {upcoming['starts_at']}{until}: {upcoming['reason']}",
+            )
         )
     if data["override"]:
         rows.append(("override", data["override"]))
@@ -342,9 +357,14 @@ def _show_audit(records: list[AuditRecord], as_json: bool, out: TextIO) -> None:
         reason = json.dumps(record.reason, ensure_ascii=False) if record.reason else ""
         print(
             f"{format_time(record.at)}  v{record.version:<5} {record.action:<16} {mode:<9} "
-            f"{record.actor}  {reason}".rstrip(),
+            f"{_printable(record.actor)}  {reason}".rstrip(),
             file=out,
         )
+
+
+def _printable(text: str) -> str:
+    """``text``, quoted and escaped when it holds line breaks or controls."""
+    return text if text.isprintable() else json.dumps(text)
 
 
 # ---------------------------------------------------------------------- verbs
@@ -370,13 +390,19 @@ def _enable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     service = session.service
     try:
         status = service.enable_maintenance(
-            args.reason, duration=args.duration, mode=args.mode, enabled_by=actor,
-            message=args.message, ends_at=args.ends_at, operations=args.operations,
+            args.reason,
+            duration=args.duration,
+            mode=args.mode,
+            enabled_by=actor,
+            message=args.message,
+            ends_at=args.ends_at,
+            operations=args.operations,
             force=args.force,
         )
         session.settle(err)
-        _show_status(service.get_maintenance_status() if session.from_app else status,
-                     args.json, out)
+        _show_status(
+            service.get_maintenance_status() if session.from_app else status, args.json, out
+        )
     finally:
         service.close()
     return EXIT_OK
@@ -388,13 +414,18 @@ def _emergency(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     service = session.service
     try:
         status = service.enable_emergency(
-            args.reason, terminate_jobs=args.terminate_jobs, grace_period=args.grace_period,
-            enabled_by=actor, message=args.message, duration=args.duration,
+            args.reason,
+            terminate_jobs=args.terminate_jobs,
+            grace_period=args.grace_period,
+            enabled_by=actor,
+            message=args.message,
+            duration=args.duration,
             background=False,  # this process ends soon: run sessions and jobs now
         )
         session.settle(err)
-        _show_status(service.get_maintenance_status() if session.from_app else status,
-                     args.json, out)
+        _show_status(
+            service.get_maintenance_status() if session.from_app else status, args.json, out
+        )
     finally:
         service.close()
     return EXIT_OK
@@ -427,8 +458,12 @@ def _schedule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             status = service.cancel_schedule(actor)
         else:
             status = service.schedule_maintenance(
-                args.reason, args.starts_at, ends_at=args.ends_at, mode=args.mode,
-                message=args.message, scheduled_by=actor,
+                args.reason,
+                args.starts_at,
+                ends_at=args.ends_at,
+                mode=args.mode,
+                message=args.message,
+                scheduled_by=actor,
             )
         session.settle(err)
         _show_status(status, args.json, out)
@@ -528,8 +563,7 @@ _VERBS: dict[str, Handler] = {
 
 def _redact(text: str) -> str:
     """``text`` with every URL password replaced by ``***``."""
-    text = _CREDENTIALS.sub(r"\1:***@", text)
-    return text
+    return _CREDENTIALS.sub(r"\1:***@", text)
 
 
 def _one_line(message: str, secrets: Sequence[str]) -> str:
@@ -544,6 +578,7 @@ def _secrets(argv: Sequence[str]) -> list[str]:
     urls = [os.environ.get("MAINTENANCE_STORE_URL", ""), *argv]
     found: list[str] = []
     for url in urls:
+        url = url.split("=", 1)[-1] if url.startswith("--") else url  # --store=URL
         try:
             password = urlsplit(url).password if "://" in url else None
         except ValueError:
@@ -553,8 +588,9 @@ def _secrets(argv: Sequence[str]) -> list[str]:
     return found
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
-         err: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run one command; returns the exit status."""
     out = out or sys.stdout
     err = err or sys.stderr

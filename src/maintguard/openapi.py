@@ -38,9 +38,19 @@ _ERROR = {
 _STATUS = {
     "type": "object",
     "required": [
-        "is_active", "mode", "reason", "message", "estimated_duration", "started_at",
-        "estimated_completion", "ends_at", "blocked_operations", "active_jobs_count",
-        "upcoming", "store", "version",
+        "is_active",
+        "mode",
+        "reason",
+        "message",
+        "estimated_duration",
+        "started_at",
+        "estimated_completion",
+        "ends_at",
+        "blocked_operations",
+        "active_jobs_count",
+        "upcoming",
+        "store",
+        "version",
     ],
     "properties": {
         "is_active": {"type": "boolean"},
@@ -98,7 +108,20 @@ def _errors(*codes: int) -> dict[str, Any]:
         415: "unsupported content type",
         503: "the state store is unavailable",
     }
-    return {str(code): _json(_ERROR, text[code]) for code in codes}
+    answers = {str(code): _json(_ERROR, text[code]) for code in codes}
+    for code, header, meaning in (
+        (
+            "401",
+            "WWW-Authenticate",
+            'Bearer realm="maintguard" (with error="invalid_token" when a token was sent)',
+        ),
+        ("405", "Allow", "the methods this path serves"),
+    ):
+        if code in answers:
+            answers[code]["headers"] = {
+                header: {"description": meaning, "required": True, "schema": {"type": "string"}}
+            }
+    return answers
 
 
 _BODY_TYPES = (
@@ -109,22 +132,31 @@ _BODY_TYPES = (
 
 
 def _body(
-    properties: dict[str, Any], required: list[str], optional: bool = False
+    properties: dict[str, Any],
+    required: list[str],
+    optional: bool = False,
+    **rules: dict[str, Any],
 ) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": properties,
+        **rules,
+    }
     return {
         "required": not optional,
         "description": _BODY_TYPES,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": required,
-                    "properties": properties,
-                }
-            }
-        },
+        "content": {"application/json": {"schema": schema}},
     }
+
+
+#: An emergency never ends by itself and blocks everything: ``enable`` with
+#: mode emergency takes neither an end nor a list of operations.
+_EMERGENCY_RULE: dict[str, Any] = {
+    "if": {"required": ["mode"], "properties": {"mode": {"const": "emergency"}}},
+    "then": {"not": {"anyOf": [{"required": ["ends_at"]}, {"required": ["operations"]}]}},
+}
 
 
 _WRITE_ERRORS = (400, 401, 405, 409, 413, 415, 503)
@@ -170,8 +202,10 @@ def openapi_document(
                                     "items": {
                                         "type": "object",
                                         "required": [
-                                            "operation_type", "description",
-                                            "blocked_since", "attempt_count",
+                                            "operation_type",
+                                            "description",
+                                            "blocked_since",
+                                            "attempt_count",
                                         ],
                                         "properties": {
                                             "operation_type": {"type": "string"},
@@ -203,8 +237,11 @@ def openapi_document(
                     }
                 ],
                 "responses": {
-                    "200": _json(_HEALTH, "ok, or degraded (still 200 so that a load "
-                                 "balancer never drops every server over a store blip)"),
+                    "200": _json(
+                        _HEALTH,
+                        "ok, or degraded (still 200 so that a load "
+                        "balancer never drops every server over a store blip)",
+                    ),
                     "503": _json(_HEALTH, "degraded (only with strict=1)"),
                     **_errors(405),
                 },
@@ -234,6 +271,7 @@ def openapi_document(
                         "force": {"type": "boolean"},
                     },
                     ["reason"],
+                    **_EMERGENCY_RULE,
                 ),
                 "responses": {
                     "200": status_ok,
@@ -325,7 +363,12 @@ def openapi_document(
                                     "items": {
                                         "type": "object",
                                         "required": [
-                                            "at", "actor", "action", "mode", "reason", "version",
+                                            "at",
+                                            "actor",
+                                            "action",
+                                            "mode",
+                                            "reason",
+                                            "version",
                                         ],
                                         "properties": {
                                             "at": _TIME,

@@ -38,32 +38,68 @@ _THIRTY_DAYS = 30 * 86400.0
 #: Every variable: (name, ``Settings`` field, meaning). The first eleven are
 #: the seeds' (deployment and configuration manuals); the rest are maintguard's.
 VARIABLES: tuple[tuple[str, str, str], ...] = (
-    ("MAINTENANCE_MODE_ENABLED", "maintenance_mode_enabled",
-     "the feature switch: false makes the middleware pass every request through; "
-     "it never switches maintenance on"),
-    ("MAINTENANCE_DEFAULT_TIMEOUT", "default_timeout",
-     "default estimated duration of a maintenance, seconds (sets Retry-After; ends nothing)"),
-    ("MAINTENANCE_CLEANUP_INTERVAL", "cleanup_interval",
-     "housekeeping interval, seconds (counters, log summaries)"),
-    ("EMERGENCY_MODE_JOB_GRACE_PERIOD", "job_grace_period",
-     "seconds running jobs get to stop in an emergency before they are terminated"),
-    ("EMERGENCY_MODE_SESSION_CLEANUP", "session_cleanup",
-     "invalidate non-admin sessions when maintenance starts"),
-    ("TEST_MODE_SIMULATION", "test_mode_simulation",
-     "test mode records what it would have blocked"),
-    ("TEST_MODE_LOGGING_LEVEL", "test_mode_logging_level",
-     "log level of test mode's would-be-blocked lines (DEBUG … CRITICAL)"),
-    ("MAINTENANCE_NOTIFICATIONS_ENABLED", "notifications_enabled",
-     "send notifications (webhook, e-mail) on maintenance changes"),
-    ("MAINTENANCE_EMAIL_ALERTS", "email_alerts",
-     "send e-mail alerts (needs MAINTENANCE_SMTP_HOST and MAINTENANCE_ALERT_EMAILS)"),
+    (
+        "MAINTENANCE_MODE_ENABLED",
+        "maintenance_mode_enabled",
+        "the feature switch: false makes the middleware pass every request through; "
+        "it never switches maintenance on",
+    ),
+    (
+        "MAINTENANCE_DEFAULT_TIMEOUT",
+        "default_timeout",
+        "default estimated duration of a maintenance, seconds (sets Retry-After; ends nothing)",
+    ),
+    (
+        "MAINTENANCE_CLEANUP_INTERVAL",
+        "cleanup_interval",
+        "housekeeping interval, seconds (counters, log summaries)",
+    ),
+    (
+        "EMERGENCY_MODE_JOB_GRACE_PERIOD",
+        "job_grace_period",
+        "seconds running jobs get to stop in an emergency before they are terminated",
+    ),
+    (
+        "EMERGENCY_MODE_SESSION_CLEANUP",
+        "session_cleanup",
+        "invalidate non-admin sessions when maintenance starts",
+    ),
+    (
+        "TEST_MODE_SIMULATION",
+        "test_mode_simulation",
+        "test mode records what it would have blocked",
+    ),
+    (
+        "TEST_MODE_LOGGING_LEVEL",
+        "test_mode_logging_level",
+        "log level of test mode's would-be-blocked lines (DEBUG … CRITICAL)",
+    ),
+    (
+        "MAINTENANCE_NOTIFICATIONS_ENABLED",
+        "notifications_enabled",
+        "send notifications (webhook, e-mail) on maintenance changes",
+    ),
+    (
+        "MAINTENANCE_EMAIL_ALERTS",
+        "email_alerts",
+        "send e-mail alerts (needs MAINTENANCE_SMTP_HOST and MAINTENANCE_ALERT_EMAILS)",
+    ),
     ("MAINTENANCE_WEBHOOK_URL", "webhook_url", "http(s) URL that receives a signed JSON POST"),
-    ("MAINTENANCE_STORE_URL", "store_url",
-     "where the shared state lives: memory://, redis://…, sqlite:///…, postgresql+psycopg://…"),
-    ("MAINTENANCE_ADMIN_TOKENS", "admin_tokens",
-     "bearer tokens of the control API, comma-separated: [name:]token or [name:]sha256:<hex>"),
-    ("MAINTENANCE_FORCE_MODE", "force_mode",
-     "break-glass override of this instance: normal, emergency or off (beats the store)"),
+    (
+        "MAINTENANCE_STORE_URL",
+        "store_url",
+        "where the shared state lives: memory://, redis://…, sqlite:///…, postgresql+psycopg://…",
+    ),
+    (
+        "MAINTENANCE_ADMIN_TOKENS",
+        "admin_tokens",
+        "bearer tokens of the control API, comma-separated: [name:]token or [name:]sha256:<hex>",
+    ),
+    (
+        "MAINTENANCE_FORCE_MODE",
+        "force_mode",
+        "break-glass override of this instance: normal, emergency or off (beats the store)",
+    ),
     ("MAINTENANCE_WEBHOOK_SECRET", "webhook_secret", "HMAC key of the webhook signature"),
     ("MAINTENANCE_SMTP_HOST", "smtp_host", "SMTP server for e-mail alerts"),
     ("MAINTENANCE_SMTP_PORT", "smtp_port", "SMTP port (465: implicit TLS)"),
@@ -71,19 +107,37 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("MAINTENANCE_SMTP_PASSWORD", "smtp_password", "SMTP password"),
     ("MAINTENANCE_SMTP_FROM", "smtp_sender", "sender address of e-mail alerts"),
     ("MAINTENANCE_SMTP_STARTTLS", "smtp_starttls", "upgrade the SMTP connection with STARTTLS"),
-    ("MAINTENANCE_ALERT_EMAILS", "alert_recipients",
-     "recipients of e-mail alerts, comma-separated"),
-    ("MAINTENANCE_BYPASS_SECRET", "bypass_cookie_secret",
-     "HMAC key of the admin bypass cookie (at least 16 bytes; the same on every worker)"),
+    (
+        "MAINTENANCE_ALERT_EMAILS",
+        "alert_recipients",
+        "recipients of e-mail alerts, comma-separated",
+    ),
+    (
+        "MAINTENANCE_BYPASS_SECRET",
+        "bypass_cookie_secret",
+        "HMAC key of the admin bypass cookie (at least 16 bytes; the same on every worker)",
+    ),
     ("MAINTENANCE_ALLOWED_IPS", "allowed_ips", "addresses or networks treated as admins"),
-    ("MAINTENANCE_TRUSTED_PROXIES", "trusted_proxies",
-     "proxies whose X-Forwarded-For / X-Forwarded-Proto are believed"),
-    ("MAINTENANCE_ON_STORE_ERROR", "on_store_error",
-     "while the store fails: last_known, open or closed"),
-    ("MAINTENANCE_REFRESH_INTERVAL", "refresh_interval",
-     "seconds between snapshot refreshes from the store (0.05 to 3600)"),
-    ("MAINTENANCE_CORS_ORIGINS", "cors_origins",
-     "origins whose 503 answers carry Access-Control-Allow-Origin (or *)"),
+    (
+        "MAINTENANCE_TRUSTED_PROXIES",
+        "trusted_proxies",
+        "proxies whose X-Forwarded-For / X-Forwarded-Proto are believed",
+    ),
+    (
+        "MAINTENANCE_ON_STORE_ERROR",
+        "on_store_error",
+        "while the store fails: last_known, open or closed",
+    ),
+    (
+        "MAINTENANCE_REFRESH_INTERVAL",
+        "refresh_interval",
+        "seconds between snapshot refreshes from the store (0.05 to 3600)",
+    ),
+    (
+        "MAINTENANCE_CORS_ORIGINS",
+        "cors_origins",
+        "origins whose 503 answers carry Access-Control-Allow-Origin (or *)",
+    ),
 )
 
 
@@ -124,9 +178,7 @@ def _seconds(
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigurationError(
-            f"{name} must be a number of seconds, not {raw[:40]!r}"
-        ) from None
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw[:40]!r}") from None
     if not math.isfinite(value) or not minimum <= value <= maximum:
         raise ConfigurationError(f"{name} must be between {minimum:g} and {maximum:g} seconds")
     return value

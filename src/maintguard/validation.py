@@ -45,6 +45,8 @@ def validate_actor(actor: object) -> str:
         return "system"
     if not isinstance(actor, str) or not actor.strip() or len(actor) > MAX_ACTOR:
         raise ValidationError(f"the actor must be 1 to {MAX_ACTOR} characters", "actor")
+    if not actor.isprintable():
+        raise ValidationError("the actor must not contain control characters", "actor")
     _check_text(actor, "actor")
     return actor.strip()
 
