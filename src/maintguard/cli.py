@@ -382,14 +382,35 @@ def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _enable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if args.mode == "emergency" and (args.ends_at or args.operations):
-        raise CLIError("--ends-at and --operations do not apply to an emergency", EXIT_USAGE)
+def _change(
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    make: Callable[[MaintenanceService, str], MaintenanceStatus],
+) -> int:
+    """Make one change as ``--actor``, let its side effects settle, show the status."""
     actor = _actor(args)
     session = _session(args)
     service = session.service
     try:
-        status = service.enable_maintenance(
+        status = make(service, actor)
+        session.settle(err)
+        _show_status(
+            service.get_maintenance_status() if session.from_app else status, args.json, out
+        )
+    finally:
+        service.close()
+    return EXIT_OK
+
+
+def _enable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.mode == "emergency" and (args.ends_at or args.operations):
+        raise CLIError("--ends-at and --operations do not apply to an emergency", EXIT_USAGE)
+    return _change(
+        args,
+        out,
+        err,
+        lambda service, actor: service.enable_maintenance(
             args.reason,
             duration=args.duration,
             mode=args.mode,
@@ -398,22 +419,16 @@ def _enable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ends_at=args.ends_at,
             operations=args.operations,
             force=args.force,
-        )
-        session.settle(err)
-        _show_status(
-            service.get_maintenance_status() if session.from_app else status, args.json, out
-        )
-    finally:
-        service.close()
-    return EXIT_OK
+        ),
+    )
 
 
 def _emergency(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    actor = _actor(args)
-    session = _session(args)
-    service = session.service
-    try:
-        status = service.enable_emergency(
+    return _change(
+        args,
+        out,
+        err,
+        lambda service, actor: service.enable_emergency(
             args.reason,
             terminate_jobs=args.terminate_jobs,
             grace_period=args.grace_period,
@@ -421,27 +436,14 @@ def _emergency(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             message=args.message,
             duration=args.duration,
             background=False,  # this process ends soon: run sessions and jobs now
-        )
-        session.settle(err)
-        _show_status(
-            service.get_maintenance_status() if session.from_app else status, args.json, out
-        )
-    finally:
-        service.close()
-    return EXIT_OK
+        ),
+    )
 
 
 def _disable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    actor = _actor(args)
-    session = _session(args)
-    service = session.service
-    try:
-        status = service.disable_maintenance(actor, force=args.force)
-        session.settle(err)
-        _show_status(status, args.json, out)
-    finally:
-        service.close()
-    return EXIT_OK
+    return _change(
+        args, out, err, lambda service, actor: service.disable_maintenance(actor, force=args.force)
+    )
 
 
 def _schedule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -450,26 +452,21 @@ def _schedule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise CLIError("--cancel takes no window options", EXIT_USAGE)
     if not args.cancel and (args.reason is None or args.starts_at is None):
         raise CLIError("schedule needs --reason and --starts-at (or --cancel)", EXIT_USAGE)
-    actor = _actor(args)
-    session = _session(args)
-    service = session.service
-    try:
-        if args.cancel:
-            status = service.cancel_schedule(actor)
-        else:
-            status = service.schedule_maintenance(
-                args.reason,
-                args.starts_at,
-                ends_at=args.ends_at,
-                mode=args.mode,
-                message=args.message,
-                scheduled_by=actor,
-            )
-        session.settle(err)
-        _show_status(status, args.json, out)
-    finally:
-        service.close()
-    return EXIT_OK
+    if args.cancel:
+        return _change(args, out, err, lambda service, actor: service.cancel_schedule(actor))
+    return _change(
+        args,
+        out,
+        err,
+        lambda service, actor: service.schedule_maintenance(
+            args.reason,
+            args.starts_at,
+            ends_at=args.ends_at,
+            mode=args.mode,
+            message=args.message,
+            scheduled_by=actor,
+        ),
+    )
 
 
 def _audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
