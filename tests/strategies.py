@@ -14,38 +14,46 @@ from maintguard.operations import OperationType
 #: Segments shared by generated rules and paths, so that they meet often.
 VOCABULARY = ("admin", "api", "upload", "health", "x", "a", "images", "static", "jobs")
 
-_LITERALS = ("a", "b", "x", "/", "/", "-", "_", "\\.", "\\/", "\\-", "api", "admin")
+_LITERALS = ("a", "b", "x", "/", "/", "-", "_", "\\.", "\\/", "\\-", "\\?", "api")
 _CLASSES = ("[a-c]", "[^/]", "\\d", "\\w", ".", "[/x]")
 _QUANTIFIERS = ("", "", "", "*", "+", "?", "{0,2}", "{2}", "*?", "+?", "??", "{1,}")
+_GROUP_QUANTIFIERS = ("", "", "?", "{0,2}", "{1,2}")
 
 
 @st.composite
 def _sequence(draw: st.DrawFn, depth: int) -> str:
-    atoms = [st.sampled_from(_LITERALS), st.sampled_from(_CLASSES)]
+    atoms = st.tuples(
+        st.sampled_from(_LITERALS) | st.sampled_from(_CLASSES), st.sampled_from(_QUANTIFIERS)
+    )
     if depth > 0:
-        inner = _regex_body(depth - 1)
-        atoms.append(st.tuples(st.sampled_from(("(", "(?:")), inner).map(lambda t: f"{t[0]}{t[1]})"))
-    pieces = draw(st.lists(st.tuples(st.one_of(atoms), st.sampled_from(_QUANTIFIERS)), max_size=5))
+        # A group repeats a bounded number of times: (.*)*x backtracks exponentially.
+        group = st.tuples(st.sampled_from(("(", "(?:")), _regex_body(depth - 1)).map(
+            lambda t: f"{t[0]}{t[1]})"
+        )
+        atoms = atoms | st.tuples(group, st.sampled_from(_GROUP_QUANTIFIERS))
+    pieces = draw(st.lists(atoms, max_size=3))
     return "".join(atom + quantifier for atom, quantifier in pieces)
 
 
 def _regex_body(depth: int) -> st.SearchStrategy[str]:
     single = _sequence(depth)
     alternation = st.lists(single, min_size=2, max_size=3).map("|".join)
-    return st.one_of(single, single, alternation)
+    return st.one_of(single, single, single, alternation)
 
 
 @st.composite
 def regexes(draw: st.DrawFn, *, rooted: bool = False) -> str:
-    """Valid Python regexes made of literals (some escaped), classes,
-    quantifiers, groups and alternations, sometimes anchored. ``rooted``:
-    the pattern starts with ``/`` (or ``^/``), as a rule's must."""
-    body = draw(_regex_body(2))
-    start = draw(st.sampled_from(("", "^")))
+    """Valid Python regexes: a run of literals (some escaped, some
+    quantified) then classes, groups and alternations, sometimes anchored.
+    ``rooted``: the pattern starts with ``/`` (or ``^/``), as a rule's must."""
+    literal = st.tuples(st.sampled_from(_LITERALS), st.sampled_from(_QUANTIFIERS))
+    run = "".join(a + q for a, q in draw(st.lists(literal, max_size=6)))
+    body = draw(_regex_body(1))
+    start = draw(st.sampled_from(("", "", "^")))
     if rooted:
         start += "/"
     end = draw(st.sampled_from(("", "", "$")))
-    return f"{start}{body}{end}"
+    return f"{start}{run}{body}{end}"
 
 
 @attrs.frozen
@@ -65,11 +73,10 @@ def _prefix_patterns() -> st.SearchStrategy[str]:
 
 
 def _regex_patterns() -> st.SearchStrategy[str]:
-    tails = st.sampled_from((".*", "[a-z]+", "x\\d*", "(a|b)", "up.*", "[^/]*/.*", "s?", ""))
+    tails = st.sampled_from((".*", "[a-z]+", "x\\d*", "(a|b)", "up.*", "[^/]*/.*", "s?"))
     return st.one_of(
-        st.tuples(_prefix_patterns(), st.sampled_from(("/", "")), tails).map(
-            lambda t: f"{t[0].rstrip('/')}{t[1]}{t[2]}" if t[2] else f"{t[0]}/.*"
-        ),
+        st.tuples(_prefix_patterns(), tails).map(lambda t: f"{t[0].rstrip('/')}/{t[1]}"),
+        st.tuples(_prefix_patterns(), tails).map(lambda t: f"{t[0]}{t[1]}"),
         regexes(rooted=True),
     )
 

@@ -63,7 +63,7 @@ def test_normalised_paths_are_clean(path: str) -> None:
 def test_route_path_strips_the_mount_point_as_starlette_does(root: str, rest: str) -> None:
     """root_path is stripped from an ASGI path exactly where Starlette's
     router strips it (an empty remainder reads as '/')."""
-    for path in (root + rest, root + "x" + rest, rest):
+    for path in (root + rest, f"{root}x{rest}" if root else rest, rest):
         assert (get_route_path({"path": path, "root_path": root}) or "/") == route_path(path, root)
 
 

@@ -131,10 +131,11 @@ def literal_prefix(pattern: str) -> str:
     """The text every full match of ``pattern`` starts with.
 
     Conservative: stops at the first metacharacter; drops a character a
-    quantifier makes optional; gives up (``""``) on alternation, whose
-    branches need not share a prefix.
+    quantifier makes optional; gives up (``""``) on a top-level alternation,
+    whose branches need not share a prefix (one inside a group comes after
+    the first metacharacter, ``(``, so it cannot shorten the prefix).
     """
-    if "|" in pattern:
+    if "|" in pattern and _top_level_alternation(pattern):
         return ""
     out: list[str] = []
     i = 1 if pattern.startswith("^") else 0
@@ -156,6 +157,34 @@ def literal_prefix(pattern: str) -> str:
     return "".join(out)
 
 
+def _top_level_alternation(pattern: str) -> bool:
+    """Whether ``pattern`` has a ``|`` outside every group and class."""
+    depth = 0
+    i = 0
+    in_class = False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            i += 1 + (pattern[i + 1 : i + 2] == "^")
+            if pattern[i : i + 1] == "]":
+                i += 1  # a ']' first in a class is literal: []|] or [^]|]
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        elif char == "|" and depth == 0:
+            return True
+        i += 1
+    return False
+
+
 Matcher = Callable[[str], "re.Match[str] | None"]
 #: One bucket entry: everything ``_match`` reads, unpacked once at build time.
 Entry = tuple[Rank, Rule, "Matcher | None", "frozenset[str] | None", frozenset[str]]
@@ -169,9 +198,20 @@ class _Index:
     one consistent index and never caches an answer into a newer one.
     """
 
+    #: Bucket key -> its rules, best first.
     buckets: dict[str, tuple[Entry, ...]]
-    depth: int
+    #: Every key and each of its leading segment prefixes: a path prefix
+    #: outside this set has no bucket under it, so the lookup stops there.
+    stems: frozenset[str]
     cache: dict[tuple[str, str], Classification] = attrs.field(factory=dict)
+
+
+def _stems(key: str) -> Iterable[str]:
+    """``/a``, ``/a/b`` of ``/a/b``, cut exactly as ``_match`` cuts a path."""
+    end = 0
+    while end != -1:
+        end = key.find("/", end + 1)
+        yield key if end == -1 else key[:end]
 
 
 def _build_index(rules: Iterable[Rule]) -> _Index:
@@ -180,23 +220,31 @@ def _build_index(rules: Iterable[Rule]) -> _Index:
         matcher = rule.regex.fullmatch if rule.regex is not None else None
         entry: Entry = (rule.rank, rule, matcher, rule.methods, rule.except_methods)
         buckets.setdefault(rule.bucket, []).append(entry)
-    depth = max((key.count("/") for key in buckets), default=0)
     # Best first: the first rule that applies in a bucket is that bucket's answer.
     ordered = {
         key: tuple(sorted(entries, key=lambda entry: entry[0], reverse=True))
         for key, entries in buckets.items()
     }
-    return _Index(ordered, depth)
+    stems = frozenset(stem for key in buckets for stem in _stems(key))
+    return _Index(ordered, stems)
+
+
+_NO_RANK: Rank = (False, -1, -1, 0)
 
 
 def _match(index: _Index, path: str, method: str) -> Rule | None:
-    """The winning rule for one reading, or ``None``."""
+    """The winning rule for one reading, or ``None``.
+
+    Looks up ``""``, ``/a``, ``/a/b`` … of ``/a/b/c`` in turn, stopping at
+    the first prefix that no bucket key starts with.
+    """
     buckets = index.buckets
+    stems = index.stems
     best: Rule | None = None
-    best_rank: Rank = (False, -1, -1, 0)
+    best_rank = _NO_RANK
     key = ""
     end = 0
-    for _ in range(index.depth + 1):
+    while True:
         entries = buckets.get(key)
         if entries is not None:
             for rank, rule, matcher, methods, excluded in entries:
@@ -209,10 +257,18 @@ def _match(index: _Index, path: str, method: str) -> Rule | None:
                 best, best_rank = rule, rank
                 break
         if end == -1:
-            break
+            return best
         end = path.find("/", end + 1)
         key = path if end == -1 else path[:end]
-    return best
+        if key not in stems:
+            return best
+
+
+def _fallback(method: str) -> OperationType:
+    """No rule matched: any other GET/HEAD is a read, anything else unknown."""
+    if method == "GET" or method == "HEAD":
+        return OperationType.READ_OPERATIONS
+    return OperationType.UNKNOWN
 
 
 def _methods(pattern: str, methods: Iterable[str] | str | None) -> frozenset[str] | None:
@@ -351,14 +407,6 @@ class OperationClassifier:
         or ``None`` when the fallback applies. ``method`` is upper case."""
         return _match(self._index, path, method)
 
-    def _one(self, index: _Index, path: str, method: str) -> Classification:
-        rule = _match(index, path, method)
-        if rule is not None:
-            return Classification(rule.operation, rule, path)
-        if method == "GET" or method == "HEAD":
-            return Classification(OperationType.READ_OPERATIONS, None, path)
-        return Classification(OperationType.UNKNOWN, None, path)
-
     def classify(self, method: str, path: str) -> Classification:
         """Classify both readings of ``path``; the stricter wins.
 
@@ -367,18 +415,24 @@ class OperationClassifier:
         """
         index = self._index
         key = (method, path)
-        cached = index.cache.get(key)
-        if cached is not None:
-            return cached
-        method_upper = method.upper()
-        found = self._one(index, path, method_upper)
+        found = index.cache.get(key)
+        if found is not None:
+            return found
+        method = method.upper()
+        rule = _match(index, path, method)
+        operation = _fallback(method) if rule is None else rule.operation
         clean = normalise(path)
-        if clean != path:
-            other = self._one(index, clean, method_upper)
-            if other.operation != found.operation:
-                if strictness(other.operation) > strictness(found.operation):
-                    found, other = other, found
-                found = attrs.evolve(found, alternate=other.operation)
+        if clean == path:
+            found = Classification(operation, rule, path)
+        else:
+            other = _match(index, clean, method)
+            other_operation = _fallback(method) if other is None else other.operation
+            if other_operation == operation:
+                found = Classification(operation, rule, path)
+            elif strictness(other_operation) > strictness(operation):
+                found = Classification(other_operation, other, clean, operation)
+            else:
+                found = Classification(operation, rule, path, other_operation)
         if len(path) <= MAX_PATH:
             cache = index.cache
             if len(cache) >= _CACHE_SIZE:

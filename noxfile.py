@@ -1,0 +1,69 @@
+"""nox sessions: the steps of ``python dev.py test`` and ``dev.py bench``.
+
+    nox                 # tests: ruff, mypy --strict and pytest, as dev.py test
+    nox -s lint         # ruff only
+    nox -s typing       # mypy --strict only
+    nox -s bench        # benchmarks/run.py (pass options after --)
+
+Each session installs the project with its extras and one dependency group
+of ``pyproject.toml`` (``pip install --group``, pip 25.1 or newer), so the
+tool versions live in one place, shared with tox.ini and dev.py.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.4"
+nox.options.sessions = ["tests"]
+
+LINTED = ("src", "tests", "examples", "benchmarks", "dev.py", "noxfile.py")
+EXTRAS = ".[redis,sql,testing]"
+
+
+def install(session: nox.Session, group: str) -> None:
+    # pip learnt dependency groups (--group) in 25.1; a fresh venv may be older.
+    session.install("pip>=25.1")
+    session.install("-e", EXTRAS, "--group", group)
+
+
+def run_lint(session: nox.Session) -> None:
+    session.run("ruff", "check", *LINTED)
+
+
+def run_typing(session: nox.Session) -> None:
+    session.run("mypy", "--strict", "src")
+
+
+def run_pytest(session: nox.Session) -> None:
+    session.run("pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """ruff, mypy --strict and the whole pytest suite (as dev.py test)."""
+    install(session, "dev")
+    run_lint(session)
+    run_typing(session)
+    run_pytest(session)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over everything dev.py test lints."""
+    install(session, "lint")
+    run_lint(session)
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """mypy --strict over src/."""
+    install(session, "typing")
+    run_typing(session)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The per-request benchmarks; ``nox -s bench -- --quick`` for a smoke run."""
+    install(session, "tests")  # benchmarks/propagation.py reuses tests/servers.py
+    session.run("python", "benchmarks/run.py", *session.posargs)
