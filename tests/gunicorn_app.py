@@ -8,6 +8,7 @@ open a connection before the fork.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +24,9 @@ def _app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
 
 
 def _blocked_with_pid(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    # Slow enough that concurrent requests spread over every worker.
+    time.sleep(0.02)
+
     def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         headers.append(("X-Worker", str(os.getpid())))
         return start_response(status, headers, exc_info)

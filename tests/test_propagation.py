@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -105,19 +106,26 @@ def _post(url: str) -> tuple[int, str]:
             return error.code, error.headers["X-Worker"]
 
 
+def _spread(url: str, count: int = 30) -> list[tuple[int, str]]:
+    """``count`` concurrent requests, so that every worker gets some."""
+    with ThreadPoolExecutor(max_workers=9) as pool:
+        return list(pool.map(lambda _: _post(url), range(count)))
+
+
 def test_every_preforked_gunicorn_worker_follows_a_change(
     gunicorn_server: tuple[str, str],
 ) -> None:
     """After one change, every worker of a --preload gunicorn blocks within the bound."""
     base, store_url = gunicorn_server
-    before = {_post(base + "/upload") for _ in range(30)}
+    before = _spread(base + "/upload")
     assert {200} == {status for status, _ in before}
+    assert len({worker for _, worker in before}) >= 2
     writer = MaintenanceService(store_url)
     writer.enable_maintenance("Deploy")
     changed = time.monotonic()
     answers: list[tuple[int, str]] = []
     while time.monotonic() - changed < 2.0:
-        answers = [_post(base + "/upload") for _ in range(30)]
+        answers = _spread(base + "/upload")
         if all(status == 503 for status, _ in answers):
             break
     writer.close()

@@ -410,7 +410,9 @@ class ControlAPI:
 
     def _openapi(self, info: RequestInfo) -> Response:
         body = self._openapi_json()
-        return Response(200, [("Content-Type", "application/json")], body)
+        return Response(
+            200, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body
+        )
 
     def _audit(self, info: RequestInfo) -> Response:
         limit = _limit(info.query_string)

@@ -25,7 +25,7 @@ from maintguard.api import ControlAPI, Pending
 from maintguard.decision import Action, Decision, RequestInfo
 from maintguard.headers import ASGIHeaders, LazyCookies
 from maintguard.paths import route_path
-from maintguard.responses import Response, error_response, wants_json
+from maintguard.responses import Response, Verdict, encode_headers, error_response, wants_json
 from maintguard.service import MaintenanceService
 from maintguard.snapshot import View
 
@@ -73,48 +73,125 @@ class _Tracked:
 class MaintenanceMiddleware:
     """Protects an ASGI app with a ``MaintenanceService``."""
 
-    def __init__(self, app: ASGIApp, service: MaintenanceService) -> None:
+    def __init__(
+        self, app: ASGIApp, service: MaintenanceService, *, track_event_streams: bool = True
+    ) -> None:
         self.app = app
         self.service = service
+        # Reading each request's Accept header to find event streams costs
+        # about 0.2 µs; an app without them may switch it off.
+        self.track_event_streams = track_event_streams
         self.api = ControlAPI(service)
         self._api_paths = frozenset(self.api.endpoints)
+        self._snapshot = service.snapshot
         # Touched from event loops and from the thread that changes the state.
         self._open: set[_Tracked] = set()
         self._open_lock = threading.Lock()
         service.on_view_change(self._state_changed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Maintenance off and nothing scheduled: only the control API and
+        # connections that stay open (tracked in case an emergency starts)
+        # need more than this.
+        if (
+            self._snapshot.idle
+            and scope["type"] == "http"
+            and scope["path"] not in self._api_paths
+            and not scope.get("root_path")
+            and not (self.track_event_streams and _event_stream(scope))
+        ):
+            await self.app(scope, receive, send)
+            return
+        await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        path = route_path(scope.get("path") or "/", scope.get("root_path") or "")
-        if kind == "http" and path in self._api_paths:
-            await self._api(scope, path, receive, send)
-            return
+        root = scope.get("root_path")
+        path = scope.get("path") or "/"
+        if root or not path.startswith("/"):
+            path = route_path(path, root or "")
+        stream = kind == "websocket"
+        if kind == "http":
+            if path in self._api_paths:
+                await self._api(scope, path, receive, send)
+                return
+            stream = self.track_event_streams and _event_stream(scope)
+        await self._guard(kind, stream, scope, route_path(path), receive, send)
+
+    async def _guard(
+        self, kind: str, stream: bool, scope: Scope, path: str, receive: Receive, send: Send
+    ) -> None:
         service = self.service
-        if not service.snapshot.view().state.active or not service.enabled:
-            if kind == "websocket" or _event_stream(scope):
+        view = service.view()
+        if not view.state.active or not service.enabled:
+            if stream:
                 await self._tracked(kind, scope, request_info(scope, path), receive, send)
                 return
             await self.app(scope, receive, send)
             return
+        answers = service.responder(view)
+        key = None
+        if not stream and service.memoizable:
+            plain, accept = self._plain(scope)
+            if plain:
+                key = (scope.get("method") or "GET", path, accept)
+                verdict = answers.verdicts.get(key)
+                if verdict is not None:
+                    decision, response, raw = verdict
+                    scope["maintguard.decision"] = decision
+                    if response is None:
+                        await self.app(scope, receive, send)
+                        return
+                    service.count(decision, path, None, view)
+                    after = answers.retry_after()
+                    if after is not None:
+                        raw = (*raw, (b"retry-after", after.encode("ascii")))
+                    await send({"type": "http.response.start", "status": 503, "headers": raw})
+                    await send({"type": "http.response.body", "body": response.body})
+                    return
         info = request_info(scope, path)
         decision = await self.decide(info)
         scope["maintguard.decision"] = decision
         if decision.action is Action.BLOCK:
             service.record(info, decision)
-            await self._deny(kind, info, decision, receive, send)
+            response = self._blocked(kind, info, decision)
+            if key is not None:
+                answers.remember(key, Verdict.of(decision, response))
+            await self._deny(kind, info, answers.with_retry_after(response), receive, send)
             return
         if decision.action is Action.SIMULATE:
             service.record(info, decision)
         extra = service.extra_headers(decision)
         if extra:
             send = _adding_headers(send, extra)
-        if decision.admin is None and (kind == "websocket" or _event_stream(scope)):
+        elif key is not None and decision.admin is None:
+            answers.remember(key, Verdict.of(decision))
+        if decision.admin is None and stream:
             await self._tracked(kind, scope, info, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _plain(self, scope: Scope) -> tuple[bool, str | None]:
+        """(plain, Accept): plain when the request carries nothing that could
+        make its sender an admin or change the answer's headers (see
+        ``BlockedResponder.verdicts``)."""
+        service = self.service
+        if scope.get("method") == "OPTIONS":
+            return False, None
+        accept: str | None = None
+        for name, value in scope.get("headers") or ():
+            if name == b"accept":
+                accept = value.decode("latin-1")
+            elif (
+                (name == b"authorization" and service.tokens)
+                or (name == b"cookie" and service.signer is not None)
+                or (name == b"origin" and service.cors_origins)
+            ):
+                return False, None
+        return True, accept
 
     async def decide(self, info: RequestInfo) -> Decision:
         service = self.service
@@ -141,17 +218,19 @@ class MaintenanceMiddleware:
 
     # ------------------------------------------------------------- answers
 
-    async def _deny(
-        self, kind: str, info: RequestInfo, decision: Decision, receive: Receive, send: Send
-    ) -> None:
+    def _blocked(self, kind: str, info: RequestInfo, decision: Decision) -> Response:
         service = self.service
-        response = service.responder(service.view()).respond(
+        return service.responder(service.view()).respond(
             decision.operation,
             as_json=kind == "websocket" or wants_json(info.path, info.header("accept")),
             head=info.method == "HEAD",
             extra_headers=service.cors_headers(info.header("origin"))
             + service.extra_headers(decision),
         )
+
+    async def _deny(
+        self, kind: str, info: RequestInfo, response: Response, receive: Receive, send: Send
+    ) -> None:
         if kind == "http":
             await _send(response, send)
             return
@@ -279,26 +358,29 @@ def _is_async(function: object) -> bool:
 
 
 def _event_stream(scope: Scope) -> bool:
-    for name, value in scope.get("headers") or ():
-        if name == b"accept" and b"text/event-stream" in value:
-            return True
+    for header in scope.get("headers") or ():
+        if header[0] == b"accept":
+            return b"text/event-stream" in header[1]
     return False
 
 
 def _raw_headers(response: Response) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    return encode_headers(response.headers)
 
 
 async def _send(response: Response, send: Send) -> None:
-    headers = _raw_headers(response)
-    if not any(name == b"content-length" for name, _ in headers):
-        headers.append((b"content-length", str(len(response.body)).encode("ascii")))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": _raw_headers(response),
+        }
+    )
     await send({"type": "http.response.body", "body": response.body})
 
 
 def _adding_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra]
+    raw = encode_headers(extra)
 
     async def wrapped(message: Message) -> None:
         if message["type"] in ("http.response.start", "websocket.accept"):

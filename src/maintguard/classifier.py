@@ -388,15 +388,28 @@ class OperationClassifier:
                 compiled = _compile(pattern)
                 literal = "" if compiled.flags & _NON_LITERAL_FLAGS else literal_prefix(pattern)
                 rule = Rule(
-                    pattern, operation, "regex", source, order, literal,
-                    method_set, except_methods, compiled,
+                    pattern,
+                    operation,
+                    "regex",
+                    source,
+                    order,
+                    literal,
+                    method_set,
+                    except_methods,
+                    compiled,
                 )
             else:
                 if not pattern.startswith("/"):
                     raise ConfigurationError(f"prefix rule {pattern!r} must start with '/'")
                 rule = Rule(
-                    pattern, operation, "prefix", source, order, _prefix_literal(pattern),
-                    method_set, except_methods,
+                    pattern,
+                    operation,
+                    "prefix",
+                    source,
+                    order,
+                    _prefix_literal(pattern),
+                    method_set,
+                    except_methods,
                 )
             self._rules.append(rule)
             self._index = _build_index(self._rules)

@@ -45,11 +45,12 @@ class AttemptCounters:
 
     def _take(self) -> AttemptBatch:
         with self._lock:
+            # Keys may be OperationType (a str subclass): send plain strings.
             batch = AttemptBatch(
                 self._epoch,
-                dict(self._blocked),
-                dict(self._simulated),
-                {k: list(v) for k, v in self._samples.items()},
+                {str(k): v for k, v in self._blocked.items()},
+                {str(k): v for k, v in self._simulated.items()},
+                {str(k): list(v) for k, v in self._samples.items()},
             )
             self._blocked.clear()
             self._simulated.clear()

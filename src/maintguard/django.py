@@ -162,12 +162,15 @@ class MaintenanceMiddleware:
     def _blocked(self, info: RequestInfo, decision: Decision) -> Any:
         service = self.service
         extra = service.cors_headers(info.header("origin")) + service.extra_headers(decision)
+        responder = service.responder(service.view())
         return to_django(
-            service.responder(service.view()).respond(
-                decision.operation,
-                as_json=wants_json(info.path, info.header("accept")),
-                head=info.method == "HEAD",
-                extra_headers=extra,
+            responder.with_retry_after(
+                responder.respond(
+                    decision.operation,
+                    as_json=wants_json(info.path, info.header("accept")),
+                    head=info.method == "HEAD",
+                    extra_headers=extra,
+                )
             )
         )
 

@@ -71,11 +71,7 @@ def policy_blocks(
         return False
     if mode is Mode.EMERGENCY:
         return True
-    if (
-        operation is OperationType.UNKNOWN
-        and method is not None
-        and method.upper() in SAFE_METHODS
-    ):
+    if operation is OperationType.UNKNOWN and method is not None and method.upper() in SAFE_METHODS:
         return False
     if operations is not None:
         return operation in operations

@@ -13,7 +13,7 @@ import math
 import string
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -28,7 +28,11 @@ HTML_TYPE = "text/html; charset=utf-8"
 
 @attrs.frozen
 class Response:
-    """A complete HTTP answer, framework-neutral."""
+    """A complete HTTP answer, framework-neutral.
+
+    ``headers`` always include ``Content-Length`` (of the full body, also
+    for a HEAD answer whose ``body`` is empty).
+    """
 
     status: int
     headers: Sequence[tuple[str, str]]
@@ -43,7 +47,12 @@ def json_response(status: int, data: Any, headers: Sequence[tuple[str, str]] = (
     body = json_body(data)
     return Response(
         status,
-        [("Content-Type", JSON_TYPE), ("Cache-Control", "no-store"), *headers],
+        [
+            ("Content-Type", JSON_TYPE),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            *headers,
+        ],
         body,
     )
 
@@ -123,9 +132,38 @@ def retry_after(estimated_completion: float | None, now: float | None = None) ->
     return str(max(seconds, 1))
 
 
+#: How many verdicts of plain requests one state remembers.
+VERDICT_LIMIT = 4096
+
+
+class Verdict(NamedTuple):
+    """A remembered answer: the decision, and the 503 when it blocks."""
+
+    decision: Any
+    response: Response | None = None
+    #: ``response``'s headers encoded once for ASGI.
+    raw_headers: tuple[tuple[bytes, bytes], ...] = ()
+
+    @classmethod
+    def of(cls, decision: Any, response: Response | None = None) -> Verdict:
+        raw = () if response is None else tuple(encode_headers(response.headers))
+        return cls(decision, response, raw)
+
+
+def encode_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """Headers as ASGI wants them: lower-case latin-1 bytes."""
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
 @attrs.define
 class BlockedResponder:
-    """Renders 503 answers for one effective state, caching the bodies."""
+    """Renders 503 answers for one effective state, caching the bodies.
+
+    It also remembers *verdicts* of plain requests — those carrying nothing
+    that could make their sender an admin — keyed by (method, path, Accept):
+    for one state such a request always gets the same answer, so the
+    adapters look it up instead of classifying and rendering again.
+    """
 
     mode: str
     message: str
@@ -133,6 +171,25 @@ class BlockedResponder:
     estimated_completion: float | None
     page: PageRenderer
     _cache: dict[tuple[str, bool], bytes] = attrs.field(factory=dict)
+    verdicts: dict[tuple[str, str, str | None], Verdict] = attrs.field(factory=dict)
+    _retry: tuple[int, str] | None = None
+
+    def remember(self, key: tuple[str, str, str | None], verdict: Verdict) -> None:
+        if len(self.verdicts) < VERDICT_LIMIT:
+            self.verdicts[key] = verdict
+
+    def retry_after(self) -> str | None:
+        """Whole seconds to the estimate (it counts down), at most one
+        computation per clock second."""
+        if self.estimated_completion is None:
+            return None
+        now = time.time()
+        second = int(now)
+        cached = self._retry
+        if cached is None or cached[0] != second:
+            cached = (second, retry_after(self.estimated_completion, now) or "")
+            self._retry = cached
+        return cached[1]
 
     def body(self, operation: OperationType, as_json: bool) -> bytes:
         key = (operation, as_json)
@@ -180,17 +237,30 @@ class BlockedResponder:
         head: bool,
         extra_headers: Sequence[tuple[str, str]] = (),
     ) -> Response:
+        """The 503 without ``Retry-After``, which ``with_retry_after`` adds
+        when it is sent (the answer itself may be remembered)."""
         body = self.body(operation, as_json)
         headers: Headers = [
             ("Content-Type", JSON_TYPE if as_json else HTML_TYPE),
             ("Content-Length", str(len(body))),
             ("Cache-Control", "no-store"),
         ]
-        after = retry_after(self.estimated_completion)
+        headers.extend(extra_headers)
+        return Response(503, tuple(headers), b"" if head else body)
+
+    def with_retry_after(self, response: Response) -> Response:
+        after = self.retry_after()
+        if after is None:
+            return response
+        return Response(response.status, (*response.headers, ("Retry-After", after)), response.body)
+
+    def headers_now(self, response: Response) -> list[tuple[str, str]]:
+        """``response``'s headers plus ``Retry-After`` as of now, as a new list."""
+        headers = list(response.headers)
+        after = self.retry_after()
         if after is not None:
             headers.append(("Retry-After", after))
-        headers.extend(extra_headers)
-        return Response(503, headers, b"" if head else body)
+        return headers
 
 
 def _datetime(timestamp: float) -> Any:

@@ -277,32 +277,47 @@ class MaintenanceService(ChangesMixin):
             )
         return decision
 
+    @property
+    def memoizable(self) -> bool:
+        """Whether a plain request's verdict depends only on (method, path,
+        Accept) and the state: not with a resolver or an IP allowlist, which
+        look at more of the request, nor with debug headers."""
+        return self.is_admin_resolver is None and not self.allowed_ips and not self.debug_headers
+
     def record(self, info: RequestInfo, decision: Decision) -> None:
         """Count and log a blocked or simulated request (no I/O)."""
+        self.count(decision, info.path, info.user)
+
+    def count(
+        self, decision: Decision, path: str, user: str | None = None, view: View | None = None
+    ) -> None:
+        """``record`` for adapters that skipped building a ``RequestInfo``."""
         if decision.action is Action.ALLOW:
             return
-        state = self.view().state
+        view = view or self.view()
         simulated = decision.action is Action.SIMULATE
         if simulated and not self.settings.test_mode_simulation:
             return
-        self.counters.record(attempt_epoch(state), decision.operation.name, info.path, simulated)
-        mode = state.mode.value
-        if self.limiter.allow(decision.operation.name, mode):
+        # OperationType and Mode are str subclasses: usable as keys directly.
+        operation = decision.operation
+        self.counters.record(view.epoch, operation, path, simulated)
+        mode = view.state.mode
+        if self.limiter.allow(operation, mode):
             if simulated:
                 logs.maintenance(
                     "Operation would be blocked",
                     level=self.settings.test_mode_log_level,
-                    endpoint=info.path,
-                    user=info.user or "anonymous",
-                    operation=decision.operation.name,
+                    endpoint=path,
+                    user=user or "anonymous",
+                    operation=operation,
                     mode=mode,
                 )
             else:
                 logs.maintenance(
                     "Operation blocked",
-                    endpoint=info.path,
-                    user=info.user or "anonymous",
-                    operation=decision.operation.name,
+                    endpoint=path,
+                    user=user or "anonymous",
+                    operation=operation,
                 )
 
     def _blocked(

@@ -22,7 +22,7 @@ import attrs
 
 from maintguard.exceptions import StoreError
 from maintguard.state import MaintenanceState, Mode
-from maintguard.stores.base import StateStore
+from maintguard.stores.base import StateStore, attempt_epoch
 
 logger = logging.getLogger("maintguard")
 
@@ -41,6 +41,8 @@ class View:
     check_at: float
     #: Why the view is not the store's word ("force_mode", "store_error:open" …).
     override: str | None = None
+    #: The counter epoch of this maintenance (computed once per view).
+    epoch: str = ""
 
     @property
     def active(self) -> bool:
@@ -51,7 +53,7 @@ def effective_view(stored: MaintenanceState, now: datetime, override: str | None
     state = stored.effective(now)
     transition = state.next_transition()
     check_at = transition.timestamp() if transition is not None else math.inf
-    return View(state=state, stored=stored, check_at=check_at, override=override)
+    return View(state, stored, check_at, override, attempt_epoch(state))
 
 
 def _forced(mode: str, stored: MaintenanceState) -> MaintenanceState:
@@ -106,6 +108,10 @@ class Snapshot:
         self._unsubscribe: Callable[[], None] | None = None
         self._started = False
         self._pid = os.getpid()
+        #: True while maintenance is off with nothing scheduled, in a started
+        #: snapshot: the adapters' whole cost when maintenance is off is
+        #: reading this one attribute.
+        self.idle = False
         self.healthy = True
         self.last_error: str | None = None
         self.last_refresh: float | None = None
@@ -187,6 +193,7 @@ class Snapshot:
     def _publish(self, view: View) -> None:
         old = self._view
         self._view = view
+        self.idle = self._started and not view.state.active and view.check_at == math.inf
         if self._on_change is not None and (
             old.state.active != view.state.active
             or old.state.version != view.state.version
@@ -233,6 +240,7 @@ class Snapshot:
             self._started = True
         if self._stored is None:
             self.refresh()
+        self._publish(self._view)  # now started: let ``idle`` hold
         self._thread = threading.Thread(target=self._run, name="maintguard-snapshot", daemon=True)
         self._thread.start()
         try:
@@ -258,6 +266,7 @@ class Snapshot:
                     logger.exception("maintguard: housekeeping failed")
 
     def stop(self) -> None:
+        self.idle = False
         self._thread = None
         self._wake.set()
         if self._unsubscribe is not None:
@@ -273,6 +282,7 @@ class Snapshot:
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._started = False
+        self.idle = False
         self._pid = os.getpid()
 
 

@@ -68,8 +68,29 @@ ROUTE_WORDS: tuple[str, ...] = tuple(
 _EXEMPT_PREFIXES = ("/admin", "/static", "/health", "/login", "/api/health", "/favicon.ico")
 _WRITE_TARGETS = ("upload", "batch", "api/jobs", "settings", "start_caption_generation")
 _HOSTILE_PIECES = (
-    "..", ".", "", ";", "..;", ".;x", ";a=b", "%2e%2e", "%2f", "\\", "\\..", "\x00", "\r\n",
-    "\t", " ", "\u2215", "\uff0f", "\u0130", "\ud800", "\udfff", "admin", "static", "upload",
+    "..",
+    ".",
+    "",
+    ";",
+    "..;",
+    ".;x",
+    ";a=b",
+    "%2e%2e",
+    "%2f",
+    "\\",
+    "\\..",
+    "\x00",
+    "\r\n",
+    "\t",
+    " ",
+    "\u2215",
+    "\uff0f",
+    "\u0130",
+    "\ud800",
+    "\udfff",
+    "admin",
+    "static",
+    "upload",
 )
 _JUNK = st.from_regex(r"[a-z0-9_-]{1,8}", fullmatch=True)
 _PARAMS = st.from_regex(r";[a-z0-9=]{0,8}", fullmatch=True)
@@ -149,8 +170,16 @@ def request_infos(
     names, an optional client address, scheme, query string and cookies."""
     values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
     names = st.sampled_from(
-        ("accept", "authorization", "origin", "x-forwarded-for", "x-forwarded-proto",
-         "access-control-request-method", "user-agent", "x-http-method-override")
+        (
+            "accept",
+            "authorization",
+            "origin",
+            "x-forwarded-for",
+            "x-forwarded-proto",
+            "access-control-request-method",
+            "user-agent",
+            "x-http-method-override",
+        )
     )
     return RequestInfo(
         method=draw(method if method is not None else methods()),
@@ -211,9 +240,7 @@ def _split(path: str, fixed: int) -> tuple[list[str], list[str], bool]:
 
 
 @st.composite
-def _spelled(
-    draw: st.DrawFn, head: list[str], tail: list[str], trailing: bool, router: str
-) -> str:
+def _spelled(draw: st.DrawFn, head: list[str], tail: list[str], trailing: bool, router: str) -> str:
     werkzeug = router == "werkzeug"
     leading = "/" * draw(st.integers(0, 3)) if werkzeug else ""
     start = leading + "/" + "/".join(head)
@@ -303,9 +330,7 @@ def _blocks(found: Classification, mode: Mode, method: str, only: frozenset[str]
 def _escape(original: Classification, spelled: Classification, method: str) -> str | None:
     """Why ``spelled`` is treated more leniently than ``original``, or None."""
     if strictness(spelled.operation) < strictness(original.operation):
-        return (
-            f"is {spelled.operation.name}, less strict than {original.operation.name}"
-        )
+        return f"is {spelled.operation.name}, less strict than {original.operation.name}"
     for mode in (Mode.NORMAL, Mode.EMERGENCY):
         for only in (None, frozenset({original.operation})):
             if _blocks(original, mode, method, only) and not _blocks(spelled, mode, method, only):
@@ -389,9 +414,7 @@ def _twins(rules: Iterable[Rule]) -> dict[int, Rule]:
     first: dict[tuple[object, ...], Rule] = {}
     for rule in sorted(rules, key=lambda r: (r.source is not Source.DEFAULT, r.order)):
         first.setdefault(_says(rule), rule)
-    return {
-        id(rule): first[_says(rule)] for rule in rules if first[_says(rule)] is not rule
-    }
+    return {id(rule): first[_says(rule)] for rule in rules if first[_says(rule)] is not rule}
 
 
 def _probe_methods(rules: Iterable[Rule]) -> list[str]:
@@ -454,17 +477,21 @@ def _problems(
             found.append(_Problem("unchecked", f"{rule.describe()} could not be sampled: {exc}"))
             continue
         if not wins:
-            found.append(_Problem(
-                "shadowed",
-                f"{rule.describe()} never wins: a more specific, earlier or route rule "
-                "always matches first",
-            ))
+            found.append(
+                _Problem(
+                    "shadowed",
+                    f"{rule.describe()} never wins: a more specific, earlier or route rule "
+                    "always matches first",
+                )
+            )
         elif rule.kind == "regex" and not rule.bucket:
-            found.append(_Problem(
-                "unindexed",
-                f"{rule.describe()} has no fixed first segment, so it is tried on every "
-                "request; start it with one (e.g. '/files/.*') if you can",
-            ))
+            found.append(
+                _Problem(
+                    "unindexed",
+                    f"{rule.describe()} has no fixed first segment, so it is tried on every "
+                    "request; start it with one (e.g. '/files/.*') if you can",
+                )
+            )
     return found
 
 

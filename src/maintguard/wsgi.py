@@ -14,7 +14,7 @@ from maintguard.api import ControlAPI, Pending
 from maintguard.decision import Action, Decision, RequestInfo
 from maintguard.headers import LazyCookies, WSGIHeaders
 from maintguard.paths import route_path
-from maintguard.responses import Response, error_response, wants_json
+from maintguard.responses import Response, Verdict, error_response, wants_json
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -33,6 +33,9 @@ _REASONS = {
     415: "Unsupported Media Type",
     503: "Service Unavailable",
 }
+
+
+_STATUS = {code: f"{code} {reason}" for code, reason in _REASONS.items()}
 
 
 def _router_path(environ: WSGIEnvironment) -> str:
@@ -67,24 +70,50 @@ class MaintenanceMiddleware:
         self.api = ControlAPI(service)
         # Exact paths only: any other spelling is classified like any route.
         self._api_paths = frozenset(self.api.endpoints)
+        self._snapshot = service.snapshot
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        path = _router_path(environ)
-        if path in self._api_paths:
-            return self._api(environ, path, start_response)
-        service = self.service
-        if not service.snapshot.view().state.active or not service.enabled:
+        raw = environ.get("PATH_INFO") or "/"
+        if raw in self._api_paths:
+            return self._api(environ, _router_path(environ), start_response)
+        if self._snapshot.idle:  # maintenance off, nothing scheduled
             return self.app(environ, start_response)
+        return self._guard(environ, start_response)
+
+    def _guard(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        service = self.service
+        view = service.view()
+        if not view.state.active or not service.enabled:
+            return self.app(environ, start_response)
+        path = _router_path(environ)
+        answers = service.responder(view)
+        key = None
+        if service.memoizable and self._plain(environ):
+            key = (environ.get("REQUEST_METHOD") or "GET", path, environ.get("HTTP_ACCEPT"))
+            verdict = answers.verdicts.get(key)
+            if verdict is not None:
+                decision, response, _ = verdict
+                environ["maintguard.decision"] = decision
+                if response is None:
+                    return self.app(environ, start_response)
+                service.count(decision, path, None, view)
+                start_response("503 Service Unavailable", answers.headers_now(response))
+                return [response.body] if response.body else []
         info = request_info(environ, path)
         decision = service.decide(info)
         environ["maintguard.decision"] = decision
         if decision.action is Action.BLOCK:
             service.record(info, decision)
-            return self._send(self._blocked(info, decision), start_response)
+            response = self._blocked(info, decision)
+            if key is not None:
+                answers.remember(key, Verdict.of(decision, response))
+            return self._send(answers.with_retry_after(response), start_response)
         if decision.action is Action.SIMULATE:
             service.record(info, decision)
         extra = service.extra_headers(decision)
         if not extra:
+            if key is not None and decision.admin is None:
+                answers.remember(key, Verdict.of(decision))
             return self.app(environ, start_response)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -92,6 +121,17 @@ class MaintenanceMiddleware:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start)
+
+    def _plain(self, environ: WSGIEnvironment) -> bool:
+        """Nothing in the request that could make its sender an admin or
+        change the answer's headers (see ``BlockedResponder.verdicts``)."""
+        service = self.service
+        return not (
+            (service.tokens and "HTTP_AUTHORIZATION" in environ)
+            or (service.signer is not None and "HTTP_COOKIE" in environ)
+            or (service.cors_origins and "HTTP_ORIGIN" in environ)
+            or environ.get("REQUEST_METHOD") == "OPTIONS"
+        )
 
     def _blocked(self, info: RequestInfo, decision: Decision) -> Response:
         service = self.service
@@ -119,11 +159,8 @@ class MaintenanceMiddleware:
 
     @staticmethod
     def _send(response: Response, start_response: StartResponse) -> Iterable[bytes]:
-        status = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
-        headers = list(response.headers)
-        if not any(name.lower() == "content-length" for name, _ in headers):
-            headers.append(("Content-Length", str(len(response.body))))
-        start_response(status, headers)
+        status = _STATUS.get(response.status) or f"{response.status} Unknown"
+        start_response(status, list(response.headers))
         return [response.body] if response.body else []
 
 
