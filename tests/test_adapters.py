@@ -514,3 +514,39 @@ def test_custom_operation_types_are_blocked_by_default(make_client: object) -> N
 
 def answer_json(answer: Answer) -> dict[str, object]:
     return json.loads(answer.body)  # type: ignore[no-any-return]
+
+
+def test_a_remembered_block_never_hides_an_admin_token(client: WSGIClient) -> None:
+    """After plain requests to a path were blocked, a token holder still passes."""
+    client.service.enable_maintenance("Upgrade")
+    assert 503 == client.request("POST", "/upload").status
+    assert 503 == client.request("POST", "/upload").status
+    assert 200 == client.request("POST", "/upload", headers=AUTH).status
+
+
+def test_a_remembered_block_never_hides_a_bypass_cookie(make_client: object) -> None:
+    """The same holds for the bypass cookie."""
+    client = make_client(bypass_cookie_secret=SECRET)  # type: ignore[operator]
+    client.service.enable_maintenance("Upgrade")
+    assert 503 == client.request("POST", "/upload").status
+    cookie = _bypass_cookie(client)
+    assert 200 == client.request("POST", "/upload", headers={"Cookie": cookie}).status
+
+
+def test_remembered_answers_end_with_the_state(client: WSGIClient) -> None:
+    """A new state answers afresh: nothing remembered outlives its maintenance."""
+    client.service.enable_maintenance("Upgrade", message="First")
+    assert b"First" in client.request("POST", "/upload").body
+    client.service.enable_maintenance("Upgrade", message="Second")
+    assert b"Second" in client.request("POST", "/upload").body
+    client.service.disable_maintenance()
+    assert 200 == client.request("POST", "/upload").status
+
+
+def test_remembered_answers_keep_the_accept_choice(client: WSGIClient) -> None:
+    """HTML for a browser and JSON for an API client on the same path."""
+    client.service.enable_maintenance("Upgrade")
+    html = client.request("POST", "/upload", headers={"Accept": "text/html"})
+    data = client.request("POST", "/upload", headers={"Accept": "application/json"})
+    assert html.headers["content-type"].startswith("text/html")
+    assert "IMAGE_PROCESSING" == data.json()["operation_type"]
