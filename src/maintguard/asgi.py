@@ -119,11 +119,6 @@ class MaintenanceMiddleware:
                 await self._api(scope, path, receive, send)
                 return
             stream = self.track_event_streams and _event_stream(scope)
-        await self._guard(kind, stream, scope, route_path(path), receive, send)
-
-    async def _guard(
-        self, kind: str, stream: bool, scope: Scope, path: str, receive: Receive, send: Send
-    ) -> None:
         service = self.service
         view = service.view()
         if not view.state.active or not service.enabled:
