@@ -7,6 +7,9 @@ might carry a URL with a password leaks into an answer.
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 
 class MaintGuardError(Exception):
     """Base class of every error maintguard raises on purpose."""
@@ -29,6 +32,14 @@ class MissingExtraError(ConfigurationError, ImportError):
             f"install it with `pip install 'maintguard[{extra}]'`"
         )
         self.extra = extra
+
+
+def import_extra(module: str, extra: str, *, package: str | None = None) -> Any:
+    """Import an optional dependency, or say which extra brings it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(extra, package or module) from None
 
 
 class StoreError(MaintGuardError):

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from maintguard.exceptions import ConfigurationError, MaintGuardError, MissingExtraError
+from maintguard.exceptions import ConfigurationError, MaintGuardError, import_extra
 from maintguard.logs import maintenance as log_line
 
 if TYPE_CHECKING:
@@ -109,12 +109,8 @@ class CallableJobTerminator:
 
 
 def _import_rq() -> Any:
-    try:
-        import redis  # noqa: F401 - rq needs it; name the extra that brings both
-        import rq
-    except ImportError:
-        raise MissingExtraError("rq", "rq") from None
-    return rq
+    import_extra("redis", "rq")  # rq needs it; name the extra that brings both
+    return import_extra("rq", "rq")
 
 
 def _redis_error() -> type[Exception]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from maintguard.exceptions import ConfigurationError, MissingExtraError
+from maintguard.exceptions import ConfigurationError, import_extra
 from maintguard.logs import maintenance as log_line
 from maintguard.sessions.payloads import (
     DEFAULT_DECODERS,
@@ -31,14 +31,6 @@ from maintguard.sessions.payloads import (
 
 if TYPE_CHECKING:
     import redis
-
-
-def _import_redis() -> Any:
-    try:
-        import redis
-    except ImportError:
-        raise MissingExtraError("redis", "redis") from None
-    return redis
 
 
 def _check_redis_url(url: str) -> str:
@@ -114,7 +106,7 @@ class RedisSessionInvalidator:
         return f"RedisSessionInvalidator(prefix={self.prefix!r}, batch_size={self.batch_size})"
 
     def invalidate(self, keep_admins: bool = True, *, dry_run: bool = False) -> InvalidationReport:
-        redis_module = _import_redis()
+        redis_module = import_extra("redis", "redis")
         tally = Tally()
         judge = Judge(self.decoders, self.is_admin)
         client, owned = self._connect(redis_module)

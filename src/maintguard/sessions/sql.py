@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from maintguard.exceptions import ConfigurationError, MissingExtraError
+from maintguard.exceptions import ConfigurationError, import_extra
 from maintguard.logs import maintenance as log_line
 from maintguard.sessions.payloads import (
     DEFAULT_DECODERS,
@@ -24,14 +24,6 @@ from maintguard.sessions.payloads import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.sql.elements import ColumnElement
-
-
-def _import_sqlalchemy() -> Any:
-    try:
-        import sqlalchemy
-    except ImportError:
-        raise MissingExtraError("sql", "SQLAlchemy") from None
-    return sqlalchemy
 
 
 def _admin_flag(value: object) -> bool:
@@ -72,7 +64,7 @@ class SQLSessionInvalidator:
         is_admin: AdminPredicate | None = None,
         decoders: Sequence[SessionDecoder] | None = None,
     ) -> None:
-        sa = _import_sqlalchemy()
+        sa = import_extra("sqlalchemy", "sql", package="SQLAlchemy")
         if data_column is None and admin_predicate is None and admin_column is None:
             raise ConfigurationError(
                 "SQLSessionInvalidator needs admin_predicate, admin_column or data_column "
@@ -121,7 +113,7 @@ class SQLSessionInvalidator:
         return f"SQLSessionInvalidator(table={self._table.name!r}, batch_size={self.batch_size})"
 
     def invalidate(self, keep_admins: bool = True, *, dry_run: bool = False) -> InvalidationReport:
-        sa = _import_sqlalchemy()
+        sa = import_extra("sqlalchemy", "sql", package="SQLAlchemy")
         tally = Tally()
         judge = Judge(self.decoders, self.is_admin)
         complete = False
