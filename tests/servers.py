@@ -47,9 +47,15 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+#: Server binaries live in sbin on Debian, which a CI PATH may lack.
+_SEARCH_PATH = os.pathsep.join(
+    [os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"]
+)
+
+
 def _find(*names: str) -> str | None:
     for name in names:
-        found = shutil.which(name)
+        found = shutil.which(name, path=_SEARCH_PATH)
         if found:
             return found
     for directory in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
@@ -140,7 +146,7 @@ def _as_user(user: str) -> list[str]:
     """Run a command as ``user`` when we are root (PostgreSQL refuses root)."""
     if os.geteuid() != 0:
         return []
-    return ["runuser", "-u", user, "--"]
+    return [_find("runuser") or "runuser", "-u", user, "--"]
 
 
 @contextlib.contextmanager
