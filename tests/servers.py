@@ -247,7 +247,7 @@ def mariadb_server() -> Iterator[str]:
             wait_for_port(port, timeout=60)
             subprocess.run(
                 [
-                    "mariadb",
+                    _find("mariadb", "mysql") or "mariadb",
                     f"--socket={directory}/mysql.sock",
                     "-uroot",
                     "-e",
