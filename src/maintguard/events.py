@@ -92,7 +92,8 @@ class EventDispatcher:
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
-        self._queue: queue.SimpleQueue[MaintenanceEvent | None] = queue.SimpleQueue()
+        # Events, and drain markers (set once everything before them is delivered).
+        self._queue: queue.SimpleQueue[MaintenanceEvent | threading.Event] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -116,11 +117,12 @@ class EventDispatcher:
         self._lock = threading.Lock()
 
     def drain(self, timeout: float = 5.0) -> bool:
-        """Wait until every queued event was delivered (for tests, shutdown)."""
+        """Wait until every event queued so far was delivered (tests, shutdown)."""
+        if not self._listeners:
+            return True
         done = threading.Event()
-        self._queue.put(None)
         self._ensure_thread()
-        self._drained = done
+        self._queue.put(done)
         return done.wait(timeout)
 
     def _ensure_thread(self) -> None:
@@ -136,10 +138,8 @@ class EventDispatcher:
     def _run(self) -> None:
         while True:
             event = self._queue.get()
-            if event is None:
-                drained = getattr(self, "_drained", None)
-                if drained is not None:
-                    drained.set()
+            if isinstance(event, threading.Event):
+                event.set()
                 continue
             for listener in list(self._listeners):
                 try:
