@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from examples.flask_app.app import create_app
 from flask.testing import FlaskClient
 
-from examples.flask_app.app import create_app
 from maintguard import MaintenanceService
 
 
