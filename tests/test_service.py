@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 
 from maintguard import (
@@ -567,3 +568,120 @@ def test_a_window_that_passed_unseen_is_recorded_as_expired() -> None:
     assert "window_expired" == store.read_audit(1)[0].action
     assert not service.get_maintenance_status().is_active
     service.close()
+
+
+class SlowStore(FlakyStore):
+    """Loads take a while, like a store across a slow network."""
+
+    def load(self) -> MaintenanceState:
+        time.sleep(0.3)
+        return super().load()
+
+
+def test_requests_during_the_first_load_wait_for_it() -> None:
+    """A cold worker never judges a request against the default 'off' view
+    while its first load (which may say emergency) is still running."""
+    store = SlowStore()
+    MaintenanceService(store.inner).enable_emergency("Incident")
+    service = MaintenanceService(store)
+    results: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(service.decide(UPLOAD).blocked))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [True, True] == results
+    service.close()
+
+
+def test_a_disable_that_changes_nothing_announces_nothing() -> None:
+    """After an unrecorded ends_at, a disable is a no-op: no event, no side effect."""
+    store = MemoryStore()
+    MaintenanceService(store).enable_maintenance("Upgrade", ends_at=now() + timedelta(seconds=0.1))
+    time.sleep(0.15)
+    sessions, recorder = CountingInvalidator(), Recorder()
+    service = MaintenanceService(store, session_invalidator=sessions, notifiers=[recorder])
+    service.disable_maintenance()
+    service.flush()
+    assert ([], []) == (sessions.calls, recorder.events)
+    service.close()
+
+
+def test_a_window_already_started_holds_when_the_previous_maintenance_ends() -> None:
+    """ends_at of one maintenance passing inside a started window: still blocked."""
+    service = MaintenanceService()
+    service.schedule_maintenance("Window", now() + timedelta(seconds=0.1), now() + timedelta(hours=1))
+    service.enable_maintenance("Before the window", ends_at=now() + timedelta(seconds=0.2))
+    service.snapshot.stop()
+    time.sleep(0.25)
+    assert service.decide(UPLOAD).blocked
+    assert "Window" == service.get_maintenance_status().reason
+    service.close()
+
+
+def test_repeating_an_enable_keeps_the_end_and_scope_it_does_not_name() -> None:
+    """A repeat updates reason/message/estimate; ends_at and operations stay."""
+    service = MaintenanceService()
+    ends = now() + timedelta(hours=1)
+    service.enable_maintenance("Uploads only", ends_at=ends, operations=["IMAGE_PROCESSING"])
+    status = service.enable_maintenance("Uploads only", message="Storage move in progress")
+    assert (ends, ("IMAGE_PROCESSING",)) == (status.ends_at, status.operations)
+    service.close()
+
+
+def test_an_older_local_write_never_replaces_a_newer_one() -> None:
+    """Two writes of one process returning out of order: the newer state stays."""
+    service = MaintenanceService()
+    old = service.store.load()
+    service.enable_maintenance("Upgrade")
+    service.disable_maintenance()
+    service.snapshot.apply(attrs.evolve(old, version=1, active=True))
+    assert service.decide(UPLOAD).allowed
+    service.close()
+
+
+def test_counts_are_not_doubled_when_reading_totals_fails() -> None:
+    """A flush whose write landed is not sent again after a failed read."""
+
+    class ReadFails(FlakyStore):
+        fail_reads = 1
+
+        def read_attempts(self, epoch: str) -> AttemptCounts:
+            if self.fail_reads:
+                self.fail_reads -= 1
+                raise StoreError("timeout")
+            return super().read_attempts(epoch)
+
+    store = ReadFails()
+    service = MaintenanceService(store)
+    service.enable_maintenance("Upgrade")
+    for _ in range(5):
+        info = RequestInfo("POST", "/upload")
+        service.record(info, service.decide(info))
+    epoch = service.view().epoch
+    with pytest.raises(StoreError):
+        service.counters.flush(store, epoch)
+    service.counters.flush(store, epoch)
+    assert 5 == store.inner.read_attempts(epoch).blocked["IMAGE_PROCESSING"]
+    service.close()
+
+
+def test_counts_of_an_ended_maintenance_do_not_reset_the_new_one() -> None:
+    """A worker flushing last maintenance's counts leaves this one's intact."""
+    store = MemoryStore()
+    a, b = MaintenanceService(store), MaintenanceService(store)
+    a.enable_maintenance("First")
+    info = RequestInfo("POST", "/upload")
+    a.record(info, a.decide(info))  # counted under the first maintenance, not flushed
+    a.disable_maintenance()
+    b.enable_maintenance("Second")
+    b.record(info, b.decide(info))
+    b.flush()
+    a.view()
+    a.counters.flush(store, a.view().epoch)
+    assert {"IMAGE_PROCESSING": 1} == dict(store.read_attempts(b.view().epoch).blocked)
+    a.close()
+    b.close()

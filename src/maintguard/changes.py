@@ -105,8 +105,10 @@ class ChangesMixin:
                 estimated_duration=duration
                 if duration is not None
                 else self.settings.default_timeout,
-                ends_at=ends,
-                operations=ops,
+                # A repeat updates what it names; an end or a scope it does
+                # not name stays (a window's end must not silently vanish).
+                ends_at=ends if ends is not None or not same else current.ends_at,
+                operations=ops if ops is not None or not same else current.operations,
                 progress=current.progress if same else {},
             )
 
@@ -292,7 +294,8 @@ class ChangesMixin:
         reason: str,
         details: dict[str, Any] | None = None,
     ) -> tuple[MaintenanceState, MaintenanceState]:
-        """Compare-and-set loop. Returns (effective before, stored after)."""
+        """Compare-and-set loop. Returns (stored before, stored after); both
+        the effective state when there was nothing to change."""
         if expected_version is not None and (
             isinstance(expected_version, bool) or not isinstance(expected_version, int)
         ):
@@ -307,9 +310,9 @@ class ChangesMixin:
                     stored.version,
                 )
             built = build(current)
-            if built is None:
+            if built is None:  # nothing to change: nothing to announce
                 self.snapshot.apply(stored)
-                return current, stored
+                return current, current
             new = attrs.evolve(built, version=stored.version + 1, updated_at=now, updated_by=actor)
             record = AuditRecord(
                 at=now,
@@ -322,7 +325,9 @@ class ChangesMixin:
             )
             if self.store.compare_and_set(stored.version, new, record):
                 self.snapshot.apply(new)
-                return current, new
+                # Announce against what was *stored*: a window this change
+                # materialises is a start, with its side effects.
+                return stored, new
             if expected_version is not None:
                 raise ConflictError("the state changed meanwhile", self.store.load().version)
         raise StoreError(f"could not apply {action!r}: the state kept changing")
@@ -339,10 +344,12 @@ class ChangesMixin:
     ) -> None:
         """Log, notify and start side effects for a change this process made."""
         now = utcnow()
-        if before.version == after.version and before.active == after.active:
+        if before.version == after.version:
             return
-        if (after.active and not before.active) or (
-            after.active and before.active and after.mode is not before.mode
+        if after.active and (
+            not before.active
+            or after.mode is not before.mode
+            or after.started_at != before.started_at  # a new maintenance (a window)
         ):
             if after.mode is Mode.EMERGENCY:
                 logs.maintenance(

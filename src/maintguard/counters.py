@@ -75,13 +75,15 @@ class AttemptCounters:
         survive an outage instead of vanishing.
         """
         batch = self._take()
-        try:
-            if batch:
+        # Counts of a maintenance that has ended are reported nowhere any
+        # more; sending them would reset a store's counters to that epoch.
+        if batch and batch.epoch == epoch:
+            try:
                 store.record_attempts(batch)
-            totals = store.read_attempts(epoch)
-        except StoreError:
-            self._give_back(batch)
-            raise
+            except StoreError:
+                self._give_back(batch)
+                raise
+        totals = store.read_attempts(epoch)
         with self._lock:
             self._totals = totals
             self._totals_epoch = epoch

@@ -103,6 +103,7 @@ class Snapshot:
         self._view = effective_view(MaintenanceState(), datetime.now(timezone.utc))
         self._generation = 0
         self._lock = threading.RLock()
+        self._start_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -132,8 +133,14 @@ class Snapshot:
     # -- changes ------------------------------------------------------------
 
     def apply(self, state: MaintenanceState) -> None:
-        """Adopt a state this process just wrote (visible at once)."""
+        """Adopt a state this process just wrote (visible at once).
+
+        Two writes of this process may return out of order; the older one
+        must not win, so a lower version than the one held is ignored.
+        """
         with self._lock:
+            if self._stored is not None and state.version < self._stored.version:
+                return
             self._generation += 1
             self._set(state)
 
@@ -233,20 +240,27 @@ class Snapshot:
     # -- the background thread ----------------------------------------------
 
     def start(self) -> None:
-        """Load once (bounded by the store's timeout) and start the thread."""
-        with self._lock:
+        """Load once (bounded by the store's timeout) and start the thread.
+
+        Requests arriving meanwhile wait on the start lock for that first
+        load: none may be judged against the built-in "off" view while the
+        store may say "emergency".
+        """
+        with self._start_lock:
             if self._started:
                 return
+            if self._stored is None:
+                self.refresh()
+            self._thread = threading.Thread(
+                target=self._run, name="maintguard-snapshot", daemon=True
+            )
+            self._thread.start()
+            try:
+                self._unsubscribe = self.store.subscribe(self._wake.set)
+            except StoreError as exc:
+                self._failed(exc)
             self._started = True
-        if self._stored is None:
-            self.refresh()
-        self._publish(self._view)  # now started: let ``idle`` hold
-        self._thread = threading.Thread(target=self._run, name="maintguard-snapshot", daemon=True)
-        self._thread.start()
-        try:
-            self._unsubscribe = self.store.subscribe(self._wake.set)
-        except StoreError as exc:
-            self._failed(exc)
+            self._publish(self._view)  # now started: let ``idle`` hold
 
     def wake(self) -> None:
         self._wake.set()
@@ -280,6 +294,7 @@ class Snapshot:
         self._thread = None
         self._unsubscribe = None
         self._lock = threading.RLock()
+        self._start_lock = threading.Lock()
         self._wake = threading.Event()
         self._started = False
         self.idle = False

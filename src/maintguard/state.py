@@ -156,7 +156,9 @@ class MaintenanceState:
         """
         if self.active:
             if self.ends_at is not None and now >= self.ends_at:
-                return attrs.evolve(self, active=False, window=self._pending_window(now))
+                ended = attrs.evolve(self, active=False, window=self._pending_window(now))
+                # A window that started meanwhile holds from its own start.
+                return ended.effective(now) if ended.window is not None else ended
             return self
         window = self.window
         if window is None or now < window.starts_at:
