@@ -550,3 +550,57 @@ def test_remembered_answers_keep_the_accept_choice(client: WSGIClient) -> None:
     data = client.request("POST", "/upload", headers={"Accept": "application/json"})
     assert html.headers["content-type"].startswith("text/html")
     assert "IMAGE_PROCESSING" == data.json()["operation_type"]
+
+
+def test_a_preflight_is_never_remembered_for_later_requests(client: WSGIClient) -> None:
+    """After a CORS preflight passed, a plain OPTIONS to the same path is still judged."""
+    client.service.enable_emergency("Incident")
+    preflight = {"Access-Control-Request-Method": "POST"}
+    assert 200 == client.request("options", "/upload", headers=preflight).status
+    assert 503 == client.request("options", "/upload").status
+
+
+def test_a_get_only_custom_rule_covers_head(client: WSGIClient) -> None:
+    """Routers run a GET view for HEAD, so a GET rule classifies HEAD too."""
+    client.service.classifier.add_custom_classification(
+        "/reports/export", "BATCH_OPERATIONS", methods=["GET"]
+    )
+    client.service.enable_maintenance("Upgrade")
+    assert (503, 503) == (
+        client.request("GET", "/reports/export").status,
+        client.request("HEAD", "/reports/export").status,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"reason": "db", "message": "back soon \\ud83d"}', "message"),
+        (b'{"reason": "db \\udfff"}', "reason"),
+        (b'{"reason": "x", "ends_at": "9999-12-31T23:59:59-00:01"}', "ends_at"),
+        (b'{"reason": "x", "ends_at": "0001-01-01T00:00:00+00:01"}', "ends_at"),
+        (b'{"reason": "x", "duration": 1' + b"0" * 400 + b"}", "duration"),
+    ],
+)
+def test_unencodable_or_out_of_range_values_are_refused(
+    client: WSGIClient, body: bytes, field: str
+) -> None:
+    """Lone surrogates and out-of-range times or numbers: 400, nothing changes."""
+    answer = client.request("POST", "/api/maintenance/enable", headers=AUTH, body=body)
+    assert (400, field) == (answer.status, answer.json()["field"])
+    assert 0 == client.request("GET", "/api/maintenance/status").json()["version"]
+
+
+def test_an_unencodable_field_name_gets_a_400(client: WSGIClient) -> None:
+    """An unknown field named with a lone surrogate is answered, not a 500."""
+    answer = client.request(
+        "POST", "/api/maintenance/enable", headers=AUTH, body=b'{"\\ud800": 1, "reason": "x"}'
+    )
+    assert 400 == answer.status
+
+
+@pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A3"])
+def test_non_ascii_digits_in_a_query_are_refused(client: WSGIClient, limit: str) -> None:
+    """'²' passes str.isdigit but is no number: 400, not 500."""
+    answer = client.request("GET", f"/api/maintenance/audit?limit={limit}", headers=AUTH)
+    assert (400, "limit") == (answer.status, answer.json()["field"])

@@ -276,3 +276,64 @@ async def test_async_callable_object_resolver_is_awaited(service: MaintenanceSer
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     assert 200 == (await communicator.receive_output(2))["status"]
     assert ["/upload"] == seen
+
+
+async def test_repeated_accept_headers_do_not_poison_remembered_answers(
+    service: MaintenanceService,
+) -> None:
+    """A request with two Accept headers cannot change what JSON clients get."""
+    service.enable_maintenance("Upgrade")
+
+    async def call(*accepts: bytes) -> bytes:
+        scope = _scope("http", "/upload", method="POST", headers=[(b"accept", a) for a in accepts])
+        communicator = ApplicationCommunicator(MaintenanceMiddleware(echo_websocket, service), scope)
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await communicator.receive_output(2)
+        await communicator.receive_output(2)
+        return dict(start["headers"])[b"content-type"]
+
+    await call(b"text/html", b"application/json")
+    assert b"application/json" == await call(b"application/json")
+
+
+async def test_an_event_stream_with_two_accept_headers_is_still_tracked(
+    service: MaintenanceService,
+) -> None:
+    """The stream is recognised whichever Accept header names it."""
+
+    async def stream(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
+        await receive()
+
+    headers = [(b"accept", b"text/html"), (b"accept", b"text/event-stream")]
+    scope = _scope("http", "/events", headers=headers)
+    communicator = ApplicationCommunicator(MaintenanceMiddleware(stream, service), scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    await communicator.receive_output(2)
+    await communicator.receive_output(2)
+    service.enable_emergency("Incident")
+    final = await communicator.receive_output(2)
+    assert (b"", False) == (final["body"], final.get("more_body", False))
+    await communicator.wait(2)
+
+
+async def test_the_host_bypass_cookie_works_on_secure_websockets() -> None:
+    """A __Host- cookie issued over HTTPS also admits its holder's wss:// socket."""
+    service = MaintenanceService(admin_tokens=TOKEN, bypass_cookie_secret="0123456789abcdef-secret")
+    service.enable_emergency("Incident")
+    from maintguard import RequestInfo
+
+    name, value, _ = service.bypass_cookie(RequestInfo("POST", "/", scheme="https"))
+    scope = _scope(
+        "websocket", "/ws/chat", scheme="wss", headers=[(b"cookie", f"{name}={value}".encode())]
+    )
+    communicator = ApplicationCommunicator(MaintenanceMiddleware(echo_websocket, service), scope)
+    await communicator.send_input({"type": "websocket.connect"})
+    assert ("__Host-maintguard_bypass", "websocket.accept") == (
+        name, (await communicator.receive_output(2))["type"]
+    )
+    await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+    await communicator.wait(2)
+    service.close()

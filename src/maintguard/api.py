@@ -230,7 +230,7 @@ class ControlAPI:
             return error_response(415, "send the body as application/json", None)
         length = info.header("content-length")
         if length is not None:
-            if not length.strip().isdigit():
+            if not _digits(length.strip()):
                 return error_response(400, "Content-Length is not a number", None)
             if int(length) > self.service.max_body:
                 return error_response(413, f"body larger than {self.service.max_body} bytes", None)
@@ -443,6 +443,11 @@ class ControlAPI:
         )
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²", which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _time(data: Mapping[str, Any], field: str) -> Any:
     value = data.get(field)
     return None if value is None else parse_time(value, field)
@@ -453,7 +458,7 @@ def _limit(query: str) -> int:
     if not values:
         return 100
     raw = values[-1]
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    if not _digits(raw) or not 1 <= int(raw) <= 1000:
         raise ValidationError("limit must be an integer between 1 and 1000", "limit")
     return int(raw)
 

@@ -132,7 +132,7 @@ class MaintenanceMiddleware:
         if not stream and service.memoizable:
             plain, accept = self._plain(scope)
             if plain:
-                key = (scope.get("method") or "GET", path, accept)
+                key = ((scope.get("method") or "GET").upper(), path, accept)
                 verdict = answers.verdicts.get(key)
                 if verdict is not None:
                     decision, response, raw = verdict
@@ -172,21 +172,22 @@ class MaintenanceMiddleware:
     def _plain(self, scope: Scope) -> tuple[bool, str | None]:
         """(plain, Accept): plain when the request carries nothing that could
         make its sender an admin or change the answer's headers (see
-        ``BlockedResponder.verdicts``)."""
+        ``BlockedResponder.verdicts``). Accept is joined as ``RequestInfo``
+        joins it, so the key is what the answer was chosen by."""
         service = self.service
-        if scope.get("method") == "OPTIONS":
-            return False, None
-        accept: str | None = None
+        accepts: list[str] = []
         for name, value in scope.get("headers") or ():
             if name == b"accept":
-                accept = value.decode("latin-1")
+                accepts.append(value.decode("latin-1"))
             elif (
                 (name == b"authorization" and service.tokens)
                 or (name == b"cookie" and service.signer is not None)
                 or (name == b"origin" and service.cors_origins)
+                # Preflights are judged by a header outside the key.
+                or name == b"access-control-request-method"
             ):
                 return False, None
-        return True, accept
+        return True, ", ".join(accepts) if accepts else None
 
     async def decide(self, info: RequestInfo) -> Decision:
         service = self.service
@@ -354,8 +355,8 @@ def _is_async(function: object) -> bool:
 
 def _event_stream(scope: Scope) -> bool:
     for header in scope.get("headers") or ():
-        if header[0] == b"accept":
-            return b"text/event-stream" in header[1]
+        if header[0] == b"accept" and b"text/event-stream" in header[1]:
+            return True
     return False
 
 

@@ -283,6 +283,8 @@ def _methods(pattern: str, methods: Iterable[str] | str | None) -> frozenset[str
         found.add(method.upper())
     if not found:
         raise ConfigurationError(f"rule {pattern!r}: methods must not be empty")
+    if "GET" in found:
+        found.add("HEAD")  # routers run a GET view for HEAD too
     return frozenset(found)
 
 

@@ -93,7 +93,7 @@ def _operations(value: str) -> list[str]:
 
 
 def _limit(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= 1000:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 1000:
         raise argparse.ArgumentTypeError("limit must be an integer between 1 and 1000")
     return int(value)
 

@@ -195,7 +195,7 @@ class BypassSigner:
         if not cookie or len(cookie) > 512:
             return False
         parts = cookie.split(".")
-        if len(parts) != 3 or not parts[0].isdigit():
+        if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()):
             return False
         if not cookie.isascii():
             return False

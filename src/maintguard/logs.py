@@ -28,7 +28,13 @@ def quote(value: object) -> str:
             out.append("\\\\")
         elif char == '"':
             out.append('\\"')
-        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or char in "\u2028\u2029":
+        elif (
+            code < 0x20
+            or code == 0x7F
+            or 0x80 <= code < 0xA0
+            or char in "\u2028\u2029"
+            or 0xD800 <= code < 0xE000  # lone surrogates: no handler could encode them
+        ):
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
             out.append(char)

@@ -40,7 +40,8 @@ class Response:
 
 
 def json_body(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # ASCII escapes: any string (a lone surrogate in a client's path) encodes.
+    return json.dumps(data, separators=(",", ":")).encode("ascii")
 
 
 def json_response(status: int, data: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
@@ -224,7 +225,7 @@ class BlockedResponder:
                     "eta": eta,
                     "estimated_completion": completion or "",
                 }
-            ).encode("utf-8")
+            ).encode("utf-8", "replace")
         if len(self._cache) < 256:
             self._cache[key] = body
         return body

@@ -418,7 +418,7 @@ class MaintenanceService(ChangesMixin):
         return f"__Host-{BYPASS_COOKIE}" if self.is_https(info) else BYPASS_COOKIE
 
     def is_https(self, info: RequestInfo) -> bool:
-        if info.scheme == "https":
+        if info.scheme in ("https", "wss"):
             return True
         proto = info.header("x-forwarded-proto")
         if not proto or not self.trusted_proxies:

@@ -188,7 +188,7 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     raw = _structured(env, name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 65535:
         raise ConfigurationError(f"{name} must be a port number between 1 and 65535")
     return int(raw)
 

@@ -56,7 +56,10 @@ def parse_time(value: object, field: str) -> datetime:
         raise ValidationError(f"{field} is not a valid ISO-8601 time", field) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValidationError(f"{field} must carry a UTC offset such as Z or +00:00", field)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # year 1 or 9999 shifted out of range by the offset
+        raise ValidationError(f"{field} is out of range", field) from None
 
 
 def _mode(value: object) -> Mode:

@@ -28,6 +28,18 @@ def _check_text(value: str, field: str) -> None:
     # NUL cannot be stored by PostgreSQL; refuse it everywhere alike.
     if "\x00" in value:
         raise ValidationError(f"{field} must not contain NUL characters", field)
+    if not _is_utf8(value):
+        raise ValidationError(f"{field} must be valid Unicode text", field)
+
+
+def _is_utf8(text: str) -> bool:
+    """False for lone surrogates (JSON's "\\ud83d" alone), which no store or
+    answer can encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_reason(reason: object, field: str = "reason") -> str:
@@ -67,7 +79,12 @@ def validate_duration(value: object, field: str = "duration") -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationError(f"{field} must be a number of seconds", field)
-    seconds = float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise ValidationError(
+            f"{field} must be between 0 and {MAX_DURATION:g} seconds", field
+        ) from None
     if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION:
         raise ValidationError(f"{field} must be between 0 and {MAX_DURATION:g} seconds", field)
     return seconds

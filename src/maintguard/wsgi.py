@@ -89,7 +89,8 @@ class MaintenanceMiddleware:
         answers = service.responder(view)
         key = None
         if service.memoizable and self._plain(environ):
-            key = (environ.get("REQUEST_METHOD") or "GET", path, environ.get("HTTP_ACCEPT"))
+            method = (environ.get("REQUEST_METHOD") or "GET").upper()  # as judged
+            key = (method, path, environ.get("HTTP_ACCEPT"))
             verdict = answers.verdicts.get(key)
             if verdict is not None:
                 decision, response, _ = verdict
@@ -130,7 +131,8 @@ class MaintenanceMiddleware:
             (service.tokens and "HTTP_AUTHORIZATION" in environ)
             or (service.signer is not None and "HTTP_COOKIE" in environ)
             or (service.cors_origins and "HTTP_ORIGIN" in environ)
-            or environ.get("REQUEST_METHOD") == "OPTIONS"
+            # Preflights are judged by a header outside the key: never remembered.
+            or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
         )
 
     def _blocked(self, info: RequestInfo, decision: Decision) -> Response:
