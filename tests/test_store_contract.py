@@ -279,12 +279,14 @@ def test_counters_are_summed_across_batches(store: StateStore) -> None:
     ) == store.read_attempts("e1")
 
 
-def test_counters_restart_on_a_new_epoch(store: StateStore) -> None:
-    """A batch of a new epoch drops the old epoch's counters."""
+def test_counters_are_kept_per_epoch(store: StateStore) -> None:
+    """A new epoch starts at zero, and a late batch of an older epoch leaves
+    the newer one's counters intact (epochs sort by their start)."""
     store.record_attempts(AttemptBatch("e1", blocked={"JOB_CREATION": 7}, samples={"A": ["/a"]}))
     store.record_attempts(AttemptBatch("e2", blocked={"JOB_CREATION": 1}))
-    assert AttemptCounts() == store.read_attempts("e1")
-    assert store.read_attempts("e2").blocked == {"JOB_CREATION": 1}
+    store.record_attempts(AttemptBatch("e1", blocked={"JOB_CREATION": 2}))
+    store.record_attempts(AttemptBatch("e2", blocked={"JOB_CREATION": 1}))
+    assert store.read_attempts("e2").blocked == {"JOB_CREATION": 2}
     assert dict(store.read_attempts("e2").samples) == {}
 
 
@@ -563,3 +565,14 @@ def test_sql_missing_driver_names_the_extra(url: str, extra: str) -> None:
     """A URL whose DBAPI driver is not installed names the extra to install."""
     with pytest.raises(MissingExtraError, match=rf"maintguard\[{extra}\]"):
         SQLStore.from_url(url)
+
+
+def test_the_newest_epochs_are_kept(store: StateStore) -> None:
+    """At least the newest EPOCH_LIMIT epochs stay readable, whatever came before."""
+    from maintguard.stores.base import EPOCH_LIMIT
+
+    epochs = [f"e{i:02d}" for i in range(EPOCH_LIMIT + 2)]
+    for epoch in epochs:
+        store.record_attempts(AttemptBatch(epoch, blocked={"JOB_CREATION": 1}))
+    kept = [store.read_attempts(epoch).blocked for epoch in epochs[-EPOCH_LIMIT:]]
+    assert [{"JOB_CREATION": 1}] * EPOCH_LIMIT == kept

@@ -51,7 +51,9 @@ PATHS = st.dictionaries(
 def reset(store: StateStore) -> None:
     """Empty a store between examples (cheaper than building a new one)."""
     if isinstance(store, RedisStore):
-        store.client.delete("maintguard:state", "maintguard:audit", "maintguard:attempts")
+        store.client.delete(
+            "maintguard:state", "maintguard:audit", *store.client.keys("maintguard:attempts:*")
+        )
     elif isinstance(store, SQLStore):
         with store.engine.begin() as conn:
             for table in (store._audit, store._state, store._counters, store._samples):

@@ -19,6 +19,9 @@ from maintguard.state import AuditRecord, MaintenanceState
 SAMPLE_LIMIT = 20
 #: How many audit records a store keeps at least (Redis caps its stream here).
 AUDIT_LIMIT = 10_000
+#: Counter epochs a store keeps at least (the newest, by their sort order);
+#: Redis lets older ones expire instead.
+EPOCH_LIMIT = 8
 
 
 @attrs.frozen
@@ -26,8 +29,9 @@ class AttemptBatch:
     """Counts gathered in one process since its last flush.
 
     ``epoch`` names the maintenance they belong to (see ``attempt_epoch``);
-    a store drops counters of any other epoch, so each maintenance starts at
-    zero without anyone having to reset anything.
+    stores keep counters per epoch, so each maintenance starts at zero
+    without anyone resetting anything, and a late batch of an ended
+    maintenance never touches the current one.
     """
 
     epoch: str
@@ -86,7 +90,8 @@ class StateStore(Protocol):
         ...
 
     def read_attempts(self, epoch: str) -> AttemptCounts:
-        """The summed counters of ``epoch`` (empty for any other epoch)."""
+        """The summed counters of ``epoch`` (empty for an epoch never recorded
+        or long pruned; at least the newest ``EPOCH_LIMIT`` are kept)."""
         ...
 
     def ping(self) -> None:

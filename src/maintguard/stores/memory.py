@@ -12,7 +12,13 @@ from collections import Counter, deque
 from collections.abc import Callable
 
 from maintguard.state import AuditRecord, MaintenanceState
-from maintguard.stores.base import AUDIT_LIMIT, SAMPLE_LIMIT, AttemptBatch, AttemptCounts
+from maintguard.stores.base import (
+    AUDIT_LIMIT,
+    EPOCH_LIMIT,
+    SAMPLE_LIMIT,
+    AttemptBatch,
+    AttemptCounts,
+)
 
 
 class MemoryStore:
@@ -24,10 +30,8 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._state = MaintenanceState()
         self._audit: deque[AuditRecord] = deque(maxlen=audit_limit)
-        self._epoch = ""
-        self._blocked: Counter[str] = Counter()
-        self._simulated: Counter[str] = Counter()
-        self._samples: dict[str, list[str]] = {}
+        #: epoch -> (blocked, simulated, sample paths)
+        self._epochs: dict[str, tuple[Counter[str], Counter[str], dict[str, list[str]]]] = {}
         self._listeners: list[Callable[[], None]] = []
 
     def load(self) -> MaintenanceState:
@@ -64,15 +68,16 @@ class MemoryStore:
 
     def record_attempts(self, batch: AttemptBatch) -> None:
         with self._lock:
-            if batch.epoch != self._epoch:
-                self._epoch = batch.epoch
-                self._blocked.clear()
-                self._simulated.clear()
-                self._samples.clear()
-            self._blocked.update(batch.blocked)
-            self._simulated.update(batch.simulated)
+            blocked, simulated, samples = self._epochs.setdefault(
+                batch.epoch, (Counter(), Counter(), {})
+            )
+            # Epochs sort by their maintenance's start: drop the oldest.
+            for old in sorted(self._epochs)[:-EPOCH_LIMIT]:
+                del self._epochs[old]
+            blocked.update(batch.blocked)
+            simulated.update(batch.simulated)
             for operation, paths in batch.samples.items():
-                kept = self._samples.setdefault(operation, [])
+                kept = samples.setdefault(operation, [])
                 for path in paths:
                     if len(kept) >= SAMPLE_LIMIT:
                         break
@@ -81,12 +86,14 @@ class MemoryStore:
 
     def read_attempts(self, epoch: str) -> AttemptCounts:
         with self._lock:
-            if epoch != self._epoch:
+            counters = self._epochs.get(epoch)
+            if counters is None:
                 return AttemptCounts()
+            blocked, simulated, samples = counters
             return AttemptCounts(
-                blocked=dict(self._blocked),
-                simulated=dict(self._simulated),
-                samples={k: list(v) for k, v in self._samples.items()},
+                blocked=dict(blocked),
+                simulated=dict(simulated),
+                samples={k: list(v) for k, v in samples.items()},
             )
 
     def ping(self) -> None:

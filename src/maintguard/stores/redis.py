@@ -6,7 +6,8 @@ Keys (``{prefix}`` is ``key_prefix``, default ``maintguard``):
 - ``{prefix}:audit`` — a stream of audit records, trimmed to about
   ``audit_limit`` entries (``MAXLEN ~`` keeps at least that many);
 - ``{prefix}:changes`` — the pub/sub channel a change publishes its version on;
-- ``{prefix}:attempts`` — one hash holding the counters of the current epoch.
+- ``{prefix}:attempts:{epoch}`` — one hash per epoch holding its counters;
+  each expires on its own ``ATTEMPTS_TTL`` after its last write.
 
 A compare-and-set is one Lua script (check, write, audit, publish), so it is
 atomic and costs one round trip. Every command runs with the store's timeout
@@ -73,16 +74,11 @@ return 1
 """
 
 # ARGV: epoch, ttl, sample limit, then "n, (field, increment) * n" for the
-# counters, then "m, (field, JSON list of paths) * m" for the samples. The
-# hash remembers its epoch; a batch of another epoch starts it afresh.
+# counters, then "m, (field, JSON list of paths) * m" for the samples. KEYS[1]
+# is the epoch's own hash, so batches of different epochs never meet.
 _RECORD_SCRIPT = """
 local key = KEYS[1]
-local epoch = ARGV[1]
 local limit = tonumber(ARGV[3])
-if redis.call('HGET', key, 'epoch') ~= epoch then
-  redis.call('DEL', key)
-  redis.call('HSET', key, 'epoch', epoch)
-end
 local i = 4
 local n = tonumber(ARGV[i])
 i = i + 1
@@ -271,7 +267,6 @@ class RedisStore:
         return records
 
     def record_attempts(self, batch: AttemptBatch) -> None:
-        # Even an empty batch moves the counters to its epoch, as in memory.
         counts = [
             (f"{kind}:{operation}", count)
             for kind, table in (("blocked", batch.blocked), ("simulated", batch.simulated))
@@ -288,18 +283,16 @@ class RedisStore:
         for field, paths in samples:
             args += [field, paths]
         with self._errors("record_attempts"):
-            self._record(keys=[self._attempts_key], args=args)
+            self._record(keys=[f"{self._attempts_key}:{batch.epoch}"], args=args)
 
     def read_attempts(self, epoch: str) -> AttemptCounts:
         with self._errors("read_attempts"):
-            raw = self._client.hgetall(self._attempts_key)
+            raw = self._client.hgetall(f"{self._attempts_key}:{epoch}")
         blocked: dict[str, int] = {}
         simulated: dict[str, int] = {}
         samples: dict[str, list[str]] = {}
         try:
             fields = {_text(k): v for k, v in raw.items()}
-            if _text(fields.pop("epoch", b"")) != epoch:
-                return AttemptCounts()
             for field, value in fields.items():
                 kind, _, operation = field.partition(":")
                 if kind == "blocked":

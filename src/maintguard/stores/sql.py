@@ -30,7 +30,13 @@ from maintguard.exceptions import (
     StoreError,
 )
 from maintguard.state import AuditRecord, MaintenanceState, Mode, format_time
-from maintguard.stores.base import AUDIT_LIMIT, SAMPLE_LIMIT, AttemptBatch, AttemptCounts
+from maintguard.stores.base import (
+    AUDIT_LIMIT,
+    EPOCH_LIMIT,
+    SAMPLE_LIMIT,
+    AttemptBatch,
+    AttemptCounts,
+)
 
 try:
     import sqlalchemy as sa
@@ -284,7 +290,6 @@ class SQLStore:
         return [_audit_from_row(row) for row in rows]
 
     def record_attempts(self, batch: AttemptBatch) -> None:
-        # Even an empty batch moves the counters to its epoch, as in memory.
         # Sorted, so that concurrent flushes lock rows in the same order.
         counts = sorted(
             (kind, operation, count)
@@ -292,7 +297,7 @@ class SQLStore:
             for operation, count in table.items()
         )
         with self._errors("record_attempts"), self._engine.begin() as conn:
-            self._drop_other_epochs(conn, batch.epoch)
+            self._prune_epochs(conn)
             if counts:
                 conn.execute(
                     self._upsert_counts(),
@@ -350,15 +355,21 @@ class SQLStore:
         if cutoff is not None:
             conn.execute(sa.delete(audit).where(audit.c.id <= cutoff))
 
-    def _drop_other_epochs(self, conn: Connection, epoch: str) -> None:
-        # Look before deleting: a DELETE that matches nothing still takes
-        # range locks on InnoDB, which would make concurrent flushes deadlock.
+    def _prune_epochs(self, conn: Connection) -> None:
+        # Epochs start with the maintenance's start time, so they sort in
+        # time order: keep the newest EPOCH_LIMIT. Look before deleting: a
+        # DELETE that matches nothing still takes range locks on InnoDB,
+        # which would make concurrent flushes deadlock.
         for table in (self._counters, self._samples):
-            stale = conn.execute(
-                sa.select(table.c.epoch).where(table.c.epoch != epoch).limit(1)
-            ).first()
-            if stale is not None:
-                conn.execute(sa.delete(table).where(table.c.epoch != epoch))
+            cutoff = conn.execute(
+                sa.select(table.c.epoch)
+                .distinct()
+                .order_by(table.c.epoch.desc())
+                .offset(EPOCH_LIMIT)
+                .limit(1)
+            ).scalar()
+            if cutoff is not None:
+                conn.execute(sa.delete(table).where(table.c.epoch <= cutoff))
 
     def _upsert_counts(self) -> sa.Executable:
         table = self._counters
