@@ -151,3 +151,9 @@ def test_short_bypass_secret_is_a_startup_error() -> None:
     """A guessable secret is refused."""
     with pytest.raises(ConfigurationError, match="bypass_cookie_secret"):
         BypassSigner("short")
+
+
+def test_a_token_with_spaces_or_a_comment_is_a_startup_error() -> None:
+    """'tok1  # two admins' could never be presented as a bearer token."""
+    with pytest.raises(ConfigurationError, match="bearer token cannot carry"):
+        parse_admin_tokens("alice:tok1  # two admins")

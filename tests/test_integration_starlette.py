@@ -212,3 +212,21 @@ def test_unknown_operation_type_fails_at_decoration() -> None:
     """A typo in @operation fails when the module is imported, not per request."""
     with pytest.raises(ValueError, match="NOT_A_TYPE"):
         operation("NOT_A_TYPE")
+
+
+def test_register_routes_twice_adds_get_routes_once() -> None:
+    """A second call finds the GET route's rule (stored with HEAD) already there."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from maintguard import MaintenanceService
+    from maintguard.starlette import operation, register_routes
+
+    @operation("JOB_CREATION")
+    async def export(request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/reports/export", export, methods=["GET"])])
+    service = MaintenanceService()
+    assert (1, 0) == (register_routes(app, service), register_routes(app, service))

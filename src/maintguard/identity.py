@@ -77,6 +77,13 @@ def parse_admin_tokens(
             tokens.append(AdminToken(bytes.fromhex(hexdigest), name))
         elif not secret:
             raise ConfigurationError(f"{setting}: entry {position} has an empty token")
+        elif not _TOKEN68.fullmatch(secret):
+            # A bearer header can only carry these characters: such a token
+            # (say, with a trailing "# comment") could never match.
+            raise ConfigurationError(
+                f"{setting}: entry {position} has characters a bearer token cannot carry "
+                "(letters, digits and -._~+/ only; no spaces or comments)"
+            )
         else:
             tokens.append(AdminToken(_digest(secret.encode("utf-8")), name))
     return tuple(tokens)

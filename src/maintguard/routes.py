@@ -50,10 +50,12 @@ def add_route_rules(classifier: OperationClassifier, declarations: Iterable[Decl
         (r.pattern, r.methods, r.operation) for r in classifier.rules if r.source is Source.ROUTE
     }
     added = 0
-    for declaration in declarations:
+    for pattern, methods, declared in declarations:
+        if methods is not None and "GET" in methods:
+            methods = methods | {"HEAD"}  # as the classifier stores it
+        declaration = (pattern, methods, declared)
         if declaration in known:
             continue
-        pattern, methods, declared = declaration
         classifier.add_route(pattern, declared, methods)
         known.add(declaration)
         added += 1
