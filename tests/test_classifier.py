@@ -352,3 +352,20 @@ def test_the_index_answers_like_a_linear_scan(specs: list[RuleSpec], data: st.Da
         actual = classifier.classify(method, path)
         assert expected == actual
         assert expected.rule is actual.rule
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path"),
+    [(r"^/search$", "/search"), (r"/search/?$", "/search/"), (r"^/search/[^/]+$", "/search/x")],
+)
+def test_an_anchored_single_segment_route_is_indexed_under_its_segment(
+    pattern: str, path: str
+) -> None:
+    """Routes declared by the integrations (``^/search$``) are not tried on every path."""
+    from maintguard.testing import lint_rules
+
+    classifier = OperationClassifier(defaults=False)
+    rule = classifier.add_route(pattern, "JOB_CREATION", ["POST"])
+    assert "/search" == rule.bucket
+    assert "JOB_CREATION" == classifier.classify_operation(path, "POST")
+    assert [] == lint_rules(classifier)

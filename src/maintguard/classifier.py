@@ -69,9 +69,15 @@ class Rule:
     @property
     def bucket(self) -> str:
         """The index key: the literal prefix cut back to a segment boundary."""
+        literal = self.literal
         if self.kind == "prefix":
-            return self.literal
-        return self.literal[: self.literal.rfind("/")] if "/" in self.literal else ""
+            return literal
+        rest = self.pattern[1:] if self.pattern.startswith("^") else self.pattern
+        if literal and rest.startswith(literal) and rest[len(literal) : len(literal) + 1] in "$/":
+            # Written out plainly and followed by "$" or "/": the literal ends
+            # a segment (``^/search$``, ``/search/?$``), so it is the key.
+            return literal
+        return literal[: literal.rfind("/")] if "/" in literal else ""
 
     @property
     def specificity(self) -> int:
