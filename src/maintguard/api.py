@@ -244,9 +244,12 @@ class ControlAPI:
             return None  # two Authorization headers: ambiguous, refuse
         return bearer_token(info.header("authorization"))
 
-    def handle(self, pending: Pending, info: RequestInfo, body: bytes) -> Response:
-        """Parse the body and make the change. Blocking: stores do I/O."""
-        if len(body) > pending.limit:
+    def handle(self, pending: Pending, info: RequestInfo, body: bytes | None) -> Response:
+        """Parse the body and make the change. Blocking: stores do I/O.
+
+        ``body`` is ``None`` when the adapter stopped reading past the limit.
+        """
+        if body is None or len(body) > pending.limit:
             return error_response(413, f"body larger than {pending.limit} bytes", None)
         key = pending.endpoint.name
         if key == "schedule":

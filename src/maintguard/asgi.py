@@ -25,7 +25,7 @@ from maintguard.api import ControlAPI, Pending
 from maintguard.decision import Action, Decision, RequestInfo
 from maintguard.headers import ASGIHeaders, LazyCookies
 from maintguard.paths import route_path
-from maintguard.responses import Response, Verdict, encode_headers, error_response, wants_json
+from maintguard.responses import Response, Verdict, encode_headers, wants_json
 from maintguard.service import MaintenanceService
 from maintguard.snapshot import View
 
@@ -259,11 +259,8 @@ class MaintenanceMiddleware:
                 body = await _read_body(receive, answer.limit)
             except _Disconnected:
                 return  # nobody to answer, and nothing half-read is applied
-            if body is None:
-                answer = error_response(413, f"body larger than {answer.limit} bytes", None)
-            else:
-                handle = sync_to_async(self.api.handle, thread_sensitive=False)
-                answer = await handle(answer, info, body)
+            handle = sync_to_async(self.api.handle, thread_sensitive=False)
+            answer = await handle(answer, info, body)
         await _send(answer, send)
 
     # ----------------------------------------------------- open connections

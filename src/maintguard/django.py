@@ -34,7 +34,7 @@ from maintguard.decision import Action, Decision, RequestInfo
 from maintguard.exceptions import ConfigurationError
 from maintguard.headers import WSGIHeaders
 from maintguard.paths import route_path
-from maintguard.responses import Response, error_response, wants_json
+from maintguard.responses import Response, wants_json
 from maintguard.service import MaintenanceService
 
 __all__ = ["MaintenanceMiddleware", "load_service", "request_info", "staff_admin"]
@@ -178,12 +178,7 @@ class MaintenanceMiddleware:
         info = request_info(request, path)
         answer = self.api.route(info)
         if isinstance(answer, Pending):
-            body = _read_body(request, answer.limit)
-            answer = (
-                error_response(413, f"body larger than {answer.limit} bytes", None)
-                if body is None
-                else self.api.handle(answer, info, body)
-            )
+            answer = self.api.handle(answer, info, _read_body(request, answer.limit))
         return to_django(answer)
 
 

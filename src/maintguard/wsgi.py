@@ -14,7 +14,7 @@ from maintguard.api import ControlAPI, Pending
 from maintguard.decision import Action, Decision, RequestInfo
 from maintguard.headers import LazyCookies, WSGIHeaders
 from maintguard.paths import route_path
-from maintguard.responses import Response, Verdict, error_response, wants_json
+from maintguard.responses import Response, Verdict, wants_json
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -151,12 +151,7 @@ class MaintenanceMiddleware:
         info = request_info(environ, path)
         answer = self.api.route(info)
         if isinstance(answer, Pending):
-            body = _read_body(environ, answer.limit)
-            answer = (
-                error_response(413, f"body larger than {answer.limit} bytes", None)
-                if body is None
-                else self.api.handle(answer, info, body)
-            )
+            answer = self.api.handle(answer, info, _read_body(environ, answer.limit))
         return self._send(answer, start_response)
 
     @staticmethod
