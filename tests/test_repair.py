@@ -59,3 +59,28 @@ def test_force_disable_overwrites_a_corrupt_state(
     assert (False, 2) == (store.load().active, store.load().version)
     assert service.decide(UPLOAD).allowed
     service.close()
+
+
+def test_a_manual_sql_repair_reaches_running_workers(tmp_path: Path) -> None:
+    """The troubleshooting manual's UPDATE ends maintenance on a running worker
+    within its refresh interval, though the version did not change."""
+    import time
+
+    import sqlalchemy as sa
+
+    from maintguard.stores.sql import SQLStore
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    schema = SQLStore.from_url(url)
+    schema.create_schema()
+    worker = MaintenanceService(SQLStore.from_url(url), refresh_interval=0.05)
+    worker.enable_maintenance("Upgrade")
+    assert worker.decide(UPLOAD).blocked
+    with schema.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE maintguard_state SET active = false"))
+    deadline = time.monotonic() + 2
+    while worker.decide(UPLOAD).blocked and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert worker.decide(UPLOAD).allowed
+    worker.close()
+    schema.close()
