@@ -685,3 +685,25 @@ def test_counts_of_an_ended_maintenance_do_not_reset_the_new_one() -> None:
     assert {"IMAGE_PROCESSING": 1} == dict(store.read_attempts(b.view().epoch).blocked)
     a.close()
     b.close()
+
+
+def test_a_dead_webhook_receiver_does_not_slow_a_change() -> None:
+    """The change returns at once; the notifier waits on its own thread."""
+    import socket
+
+    from maintguard.notify import WebhookNotifier
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()  # accepts connections, never answers
+        port = server.getsockname()[1]
+        service = MaintenanceService(
+            notifiers=[WebhookNotifier(f"http://127.0.0.1:{port}/hook", timeout=2.0, retries=0)]
+        )
+        started = time.monotonic()
+        service.enable_maintenance("Upgrade")
+        elapsed = time.monotonic() - started
+        assert service.get_maintenance_status().is_active
+        assert elapsed < 0.5  # a fault bound: the receiver alone would take 2 s
+        service.events.drain(5)
+        service.close()
