@@ -600,3 +600,14 @@ def test_change_is_seen_by_a_running_app_sharing_the_store(store: str) -> None:
     finally:
         service.close()
     assert (202, 503) == (before, after)
+
+
+def test_explain_without_a_store_explains_every_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No store, no current state: the request is explained under each mode."""
+    monkeypatch.delenv("MAINTENANCE_STORE_URL", raising=False)
+    run = cli("explain", "GET", "/dashboard")
+    assert 0 == run.code
+    lines = run.out.splitlines()
+    assert ["if normal: ALLOW", "if emergency: BLOCK", "if test: ALLOW"] == [
+        line.split(":", 2)[0] + ":" + line.split(":", 2)[1] for line in lines
+    ]

@@ -43,7 +43,7 @@ from maintguard.exceptions import (
 )
 from maintguard.service import MaintenanceService
 from maintguard.settings import Settings
-from maintguard.state import AuditRecord, format_time, parse_time
+from maintguard.state import AuditRecord, Mode, format_time, parse_time
 from maintguard.status import MaintenanceStatus
 from maintguard.stores import store_from_url
 
@@ -498,6 +498,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = args.path.split("?", 1)[0]
     if not method.isalpha() or not path.startswith("/"):
         raise CLIError("explain takes a METHOD and a PATH starting with '/'", EXIT_USAGE)
+    if not args.app and not (args.store or os.environ.get("MAINTENANCE_STORE_URL", "").strip()):
+        return _explain_every_mode(method, path, args.json, out)
     session = _session(args)
     try:
         _checked_view(session)
@@ -515,6 +517,38 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(json.dumps(data, indent=2, ensure_ascii=False), file=out)
     else:
         print(decision.explain(), file=out)
+    return EXIT_OK
+
+
+def _explain_every_mode(method: str, path: str, as_json: bool, out: TextIO) -> int:
+    """Without a store there is no current state: explain the request under
+    each mode in turn, with the default rules, on a throwaway service."""
+    info = RequestInfo(method=method, path=path)
+    decisions = []
+    logger = logging.getLogger("maintguard")
+    quiet, logger.disabled = logger.disabled, True  # its "activated" lines are no news here
+    try:
+        for mode in Mode:
+            service = MaintenanceService(settings=Settings.from_env())
+            service.enable_maintenance("explain", mode=mode)
+            decisions.append((mode, service.decide(info)))
+            service.close()
+    finally:
+        logger.disabled = quiet
+    if as_json:
+        data = {
+            mode.value: {
+                "action": decision.action.value,
+                "operation": decision.operation.name,
+                "why": decision.why,
+                "explanation": decision.explain(),
+            }
+            for mode, decision in decisions
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False), file=out)
+    else:
+        for mode, decision in decisions:
+            print(f"if {mode.value}: {decision.explain()}", file=out)
     return EXIT_OK
 
 
