@@ -24,7 +24,6 @@ import importlib
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -41,6 +40,7 @@ from maintguard.exceptions import (
     StoreError,
     ValidationError,
 )
+from maintguard.logs import redact
 from maintguard.service import MaintenanceService
 from maintguard.settings import Settings
 from maintguard.state import AuditRecord, Mode, format_time, parse_time
@@ -57,7 +57,6 @@ _NO_SIDE_EFFECTS = (
     "pass --app module:service to run them"
 )
 #: ``scheme://user:password@`` anywhere in a message.
-_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")
 
 
 class CLIError(Exception):
@@ -244,7 +243,7 @@ def _session(args: argparse.Namespace) -> _Session:
     url = _store_url(args)
     settings = Settings.from_env()
     service = MaintenanceService(store_from_url(url), settings=settings)
-    return _Session(service, False, _redact(url))
+    return _Session(service, False, redact(url))
 
 
 def import_service(spec: str) -> MaintenanceService:
@@ -592,16 +591,8 @@ _VERBS: dict[str, Handler] = {
 # ----------------------------------------------------------------------- main
 
 
-def _redact(text: str) -> str:
-    """``text`` with every URL password replaced by ``***``."""
-    return _CREDENTIALS.sub(r"\1:***@", text)
-
-
 def _one_line(message: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return " ".join(_redact(message).split())[:1000]
+    return " ".join(redact(message, secrets).split())[:1000]
 
 
 def _secrets(argv: Sequence[str]) -> list[str]:

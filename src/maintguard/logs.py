@@ -8,12 +8,28 @@ start a line of its own. Secrets are never passed in here at all.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
+from collections.abc import Iterable
 
 logger = logging.getLogger("maintguard")
 
 _MAX_VALUE = 200
+
+
+#: ``scheme://user:password@`` in any text.
+_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")
+
+
+def redact(text: object, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every URL password, and each of ``secrets``, as ``***``:
+    for any message that might carry a store URL or a token."""
+    result = str(text)
+    for secret in secrets:
+        if secret:
+            result = result.replace(secret, "***")
+    return _CREDENTIALS.sub(r"\1:***@", result)
 
 
 def quote(value: object) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from maintguard.exceptions import ConfigurationError
+from maintguard.logs import redact
 from maintguard.stores.base import (
     AttemptBatch,
     AttemptCounts,
@@ -51,7 +52,7 @@ def store_from_url(url: str, **options: Any) -> StateStore:
     """Build the store a URL names; an unknown scheme names the known ones."""
     if not isinstance(url, str) or ("://" not in url and not url.startswith("unix:")):
         raise ConfigurationError(
-            f"store URL {_redact(url)!r} is not a URL; try memory://, redis://… or sqlite:///…"
+            f"store URL {redact(url)!r} is not a URL; try memory://, redis://… or sqlite:///…"
         )
     scheme = urlsplit(url).scheme.lower()
     factory = _registry.get(scheme) or _registry.get(scheme.split("+", 1)[0])
@@ -60,18 +61,6 @@ def store_from_url(url: str, **options: Any) -> StateStore:
             f"no store for scheme {scheme!r} (known: {', '.join(registered_schemes())})"
         )
     return factory(url, **options)
-
-
-def _redact(url: object) -> str:
-    """The URL without its password, for error messages."""
-    text = str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return "<unparsable URL>"
-    if parts.password:
-        return text.replace(parts.password, "***")
-    return text
 
 
 def _memory(url: str, **options: Any) -> StateStore:

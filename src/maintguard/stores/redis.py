@@ -35,6 +35,7 @@ from maintguard.exceptions import (
     MissingExtraError,
     StoreError,
 )
+from maintguard.logs import redact
 from maintguard.state import AuditRecord, MaintenanceState
 from maintguard.stores.base import AUDIT_LIMIT, SAMPLE_LIMIT, AttemptBatch, AttemptCounts
 
@@ -193,7 +194,7 @@ class RedisStore:
             raise ConfigurationError("timeout must be a positive number of seconds")
         parts = urlsplit(url)
         secrets = (unquote(parts.password),) if parts.password else ()
-        display = _redact(url, secrets)
+        display = redact(url, secrets)
         pools: tuple[redis.ConnectionPool, ...] = ()
         if client is None and parts.scheme.lower().endswith("+sentinel"):
             client, pools = _sentinel_client(url, timeout, sentinel_service)
@@ -456,15 +457,6 @@ def _sentinel_client(
         **options,
     )
     return master, tuple(s.connection_pool for s in sentinel.sentinels)
-
-
-def _redact(url: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        url = url.replace(secret, "***")
-    parts = urlsplit(url)
-    if parts.password:
-        url = url.replace(f":{parts.password}@", ":***@")
-    return url
 
 
 def _json(raw: object, what: str) -> Any:
