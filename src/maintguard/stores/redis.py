@@ -380,9 +380,7 @@ class RedisStore:
 
     def describe_error(self, action: str, exc: BaseException) -> str:
         text = f"Redis store {self._display}: {action} failed: {type(exc).__name__}: {exc}"
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
     def _after_fork(self) -> None:
         # The child must never talk on the parent's sockets: drop them (a

@@ -29,6 +29,7 @@ from maintguard.exceptions import (
     MissingExtraError,
     StoreError,
 )
+from maintguard.logs import redact
 from maintguard.state import AuditRecord, MaintenanceState, Mode, format_time
 from maintguard.stores.base import (
     AUDIT_LIMIT,
@@ -463,9 +464,7 @@ class SQLStore:
             cause = exc.orig
         detail = " ".join(str(cause).split())[:300]
         text = f"SQL store {self._display}: {action} failed: {type(cause).__name__}: {detail}"
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
     def _after_fork(self) -> None:
         # close=False: the parent still owns those sockets; the child only
