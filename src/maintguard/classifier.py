@@ -72,10 +72,7 @@ class Rule:
         literal = self.literal
         if self.kind == "prefix":
             return literal
-        rest = self.pattern[1:] if self.pattern.startswith("^") else self.pattern
-        if literal and rest.startswith(literal) and rest[len(literal) : len(literal) + 1] in "$/":
-            # Written out plainly and followed by "$" or "/": the literal ends
-            # a segment (``^/search$``, ``/search/?$``), so it is the key.
+        if _ends_a_segment(self.pattern, literal):
             return literal
         return literal[: literal.rfind("/")] if "/" in literal else ""
 
@@ -161,6 +158,20 @@ def literal_prefix(pattern: str) -> str:
         out.append(char)
         i += 1
     return "".join(out)
+
+
+def _ends_a_segment(pattern: str, literal: str) -> bool:
+    """Whether every full match of ``pattern`` has ``literal`` as a whole
+    leading segment prefix: the literal is written out plainly and followed
+    by the end, by ``/?`` and the end, or by a ``/`` that is not optional
+    (``^/search$``, ``/search/?$``, ``^/search/[^/]+$``)."""
+    rest = pattern[1:] if pattern.startswith("^") else pattern
+    if not literal or literal.endswith("/") or not rest.startswith(literal):
+        return False
+    after = rest[len(literal) :]
+    if after in ("", "$", "/?$", "/?"):
+        return True
+    return after.startswith("/") and after[1:2] not in ("*", "?", "{")
 
 
 def _top_level_alternation(pattern: str) -> bool:
