@@ -25,7 +25,7 @@ from maintguard.api import ControlAPI, Pending
 from maintguard.decision import Action, Decision, RequestInfo
 from maintguard.headers import ASGIHeaders, LazyCookies
 from maintguard.paths import route_path
-from maintguard.responses import Response, Verdict, encode_headers, wants_json
+from maintguard.responses import Response, Verdict, encode_headers
 from maintguard.service import MaintenanceService
 from maintguard.snapshot import View
 
@@ -152,7 +152,9 @@ class MaintenanceMiddleware:
         scope["maintguard.decision"] = decision
         if decision.action is Action.BLOCK:
             service.record(info, decision)
-            response = self._blocked(kind, info, decision)
+            response = service.blocked_response(
+                info, decision, as_json=True if kind == "websocket" else None
+            )
             if key is not None:
                 answers.remember(key, Verdict.of(decision, response))
             await self._deny(kind, info, answers.with_retry_after(response), receive, send)
@@ -213,16 +215,6 @@ class MaintenanceMiddleware:
             return None
 
     # ------------------------------------------------------------- answers
-
-    def _blocked(self, kind: str, info: RequestInfo, decision: Decision) -> Response:
-        service = self.service
-        return service.responder(service.view()).respond(
-            decision.operation,
-            as_json=kind == "websocket" or wants_json(info.path, info.header("accept")),
-            head=info.method == "HEAD",
-            extra_headers=service.cors_headers(info.header("origin"))
-            + service.extra_headers(decision),
-        )
 
     async def _deny(
         self, kind: str, info: RequestInfo, response: Response, receive: Receive, send: Send

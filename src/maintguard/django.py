@@ -34,7 +34,7 @@ from maintguard.decision import Action, Decision, RequestInfo
 from maintguard.exceptions import ConfigurationError
 from maintguard.headers import WSGIHeaders
 from maintguard.paths import route_path
-from maintguard.responses import Response, wants_json
+from maintguard.responses import Response
 from maintguard.service import MaintenanceService
 
 __all__ = ["MaintenanceMiddleware", "load_service", "request_info", "staff_admin"]
@@ -161,18 +161,8 @@ class MaintenanceMiddleware:
 
     def _blocked(self, info: RequestInfo, decision: Decision) -> Any:
         service = self.service
-        extra = service.cors_headers(info.header("origin")) + service.extra_headers(decision)
         responder = service.responder(service.view())
-        return to_django(
-            responder.with_retry_after(
-                responder.respond(
-                    decision.operation,
-                    as_json=wants_json(info.path, info.header("accept")),
-                    head=info.method == "HEAD",
-                    extra_headers=extra,
-                )
-            )
-        )
+        return to_django(responder.with_retry_after(service.blocked_response(info, decision)))
 
     def _api(self, request: _Request, path: str) -> Any:
         info = request_info(request, path)

@@ -43,7 +43,13 @@ from maintguard.identity import (
 )
 from maintguard.operations import OperationType
 from maintguard.policy import policy_blocks
-from maintguard.responses import BlockedResponder, PageRenderer, compile_page
+from maintguard.responses import (
+    BlockedResponder,
+    PageRenderer,
+    Response,
+    compile_page,
+    wants_json,
+)
 from maintguard.settings import Settings
 from maintguard.snapshot import FORCE_MODES, STORE_ERROR_POLICIES, Snapshot, View
 from maintguard.state import AuditRecord, MaintenanceState, Mode
@@ -395,6 +401,21 @@ class MaintenanceService(ChangesMixin):
         )
         self._responder = (view, responder)
         return responder
+
+    def blocked_response(
+        self, info: RequestInfo, decision: Decision, *, as_json: bool | None = None
+    ) -> Response:
+        """The 503 for a blocked request (without ``Retry-After``, which the
+        responder adds when it is sent): JSON or HTML by path and Accept
+        unless ``as_json`` says, CORS and test/debug headers included."""
+        if as_json is None:
+            as_json = wants_json(info.path, info.header("accept"))
+        return self.responder(self.view()).respond(
+            decision.operation,
+            as_json=as_json,
+            head=info.method == "HEAD",
+            extra_headers=self.cors_headers(info.header("origin")) + self.extra_headers(decision),
+        )
 
     def extra_headers(self, decision: Decision) -> list[tuple[str, str]]:
         """Headers added to answers: the test-mode mark, the debug header."""

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from maintguard.api import ControlAPI, Pending
-from maintguard.decision import Action, Decision, RequestInfo
+from maintguard.decision import Action, RequestInfo
 from maintguard.headers import LazyCookies, WSGIHeaders
 from maintguard.paths import route_path
-from maintguard.responses import Response, Verdict, wants_json
+from maintguard.responses import Response, Verdict
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -105,7 +105,7 @@ class MaintenanceMiddleware:
         environ["maintguard.decision"] = decision
         if decision.action is Action.BLOCK:
             service.record(info, decision)
-            response = self._blocked(info, decision)
+            response = service.blocked_response(info, decision)
             if key is not None:
                 answers.remember(key, Verdict.of(decision, response))
             return self._send(answers.with_retry_after(response), start_response)
@@ -133,16 +133,6 @@ class MaintenanceMiddleware:
             or (service.cors_origins and "HTTP_ORIGIN" in environ)
             # Preflights are judged by a header outside the key: never remembered.
             or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
-        )
-
-    def _blocked(self, info: RequestInfo, decision: Decision) -> Response:
-        service = self.service
-        extra = service.cors_headers(info.header("origin")) + service.extra_headers(decision)
-        return service.responder(service.view()).respond(
-            decision.operation,
-            as_json=wants_json(info.path, info.header("accept")),
-            head=info.method == "HEAD",
-            extra_headers=extra,
         )
 
     def _api(
