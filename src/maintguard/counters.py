@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from maintguard.exceptions import StoreError
 from maintguard.stores.base import SAMPLE_LIMIT, AttemptBatch, AttemptCounts, StateStore
@@ -63,10 +64,7 @@ class AttemptCounters:
                 return
             self._blocked.update(batch.blocked)
             self._simulated.update(batch.simulated)
-            for operation, paths in batch.samples.items():
-                kept = self._samples.setdefault(operation, [])
-                kept.extend(p for p in paths if p not in kept)
-                del kept[SAMPLE_LIMIT:]
+            _merge_samples(self._samples, batch.samples)
 
     def flush(self, store: StateStore, epoch: str) -> None:
         """Send this process's counts and refresh the cached totals.
@@ -99,10 +97,7 @@ class AttemptCounters:
             simulated = Counter(base.simulated)
             simulated.update(self._simulated)
             samples = {k: list(v) for k, v in base.samples.items()}
-            for operation, paths in self._samples.items():
-                kept = samples.setdefault(operation, [])
-                kept.extend(p for p in paths if p not in kept)
-                del kept[SAMPLE_LIMIT:]
+            _merge_samples(samples, self._samples)
             return AttemptCounts(dict(blocked), dict(simulated), samples)
 
     def after_fork(self) -> None:
@@ -110,3 +105,11 @@ class AttemptCounters:
         self._blocked.clear()
         self._simulated.clear()
         self._samples.clear()
+
+
+def _merge_samples(into: dict[str, list[str]], more: Mapping[str, Sequence[str]]) -> None:
+    """Add ``more``'s paths to ``into``: each once, at most SAMPLE_LIMIT each."""
+    for operation, paths in more.items():
+        kept = into.setdefault(operation, [])
+        kept.extend(p for p in paths if p not in kept)
+        del kept[SAMPLE_LIMIT:]
