@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -22,7 +21,7 @@ from maintguard.exceptions import ConflictError, StoreError, ValidationError
 from maintguard.identity import AdminToken, bearer_token, match_token
 from maintguard.openapi import openapi_document
 from maintguard.responses import Response, error_response, json_response
-from maintguard.state import Mode, format_time, parse_time
+from maintguard.state import Mode, format_time, format_timestamp, parse_time
 
 if TYPE_CHECKING:
     from maintguard.decision import RequestInfo
@@ -342,7 +341,7 @@ class ControlAPI:
             f"{name}={value}; Path=/; Max-Age={int(service.bypass_cookie_lifetime)}; "
             f"HttpOnly; SameSite=Lax{'; Secure' if secure else ''}"
         )
-        expires_at = format_time(datetime.fromtimestamp(expires, timezone.utc))
+        expires_at = format_timestamp(expires)
         return json_response(
             200, {"cookie": name, "expires_at": expires_at}, [("Set-Cookie", cookie)]
         )
@@ -393,7 +392,7 @@ class ControlAPI:
                     "status": "ok" if store_ok else "degraded",
                     "backend": service.store.name,
                     "policy": snapshot.on_store_error,
-                    "last_refresh": _epoch(snapshot.last_refresh),
+                    "last_refresh": format_timestamp(snapshot.last_refresh),
                 },
                 "maintenance": {
                     "is_active": service.view().state.active,
@@ -464,9 +463,3 @@ def _limit(query: str) -> int:
     if not _digits(raw) or not 1 <= int(raw) <= 1000:
         raise ValidationError("limit must be an integer between 1 and 1000", "limit")
     return int(raw)
-
-
-def _epoch(value: float | None) -> str | None:
-    if value is None:
-        return None
-    return format_time(datetime.fromtimestamp(value, timezone.utc))

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from maintguard.operations import OperationType
-from maintguard.state import format_time
+from maintguard.state import format_timestamp
 
 Headers = list[tuple[str, str]]
 
@@ -197,11 +197,7 @@ class BlockedResponder:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        completion = (
-            format_time(_datetime(self.estimated_completion))
-            if self.estimated_completion is not None
-            else None
-        )
+        completion = format_timestamp(self.estimated_completion)
         if as_json:
             body = json_body(
                 {
@@ -262,9 +258,3 @@ class BlockedResponder:
         if after is not None:
             headers.append(("Retry-After", after))
         return headers
-
-
-def _datetime(timestamp: float) -> Any:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(timestamp, timezone.utc)

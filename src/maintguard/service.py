@@ -54,7 +54,7 @@ from maintguard.settings import Settings
 from maintguard.snapshot import FORCE_MODES, STORE_ERROR_POLICIES, Snapshot, View
 from maintguard.state import AuditRecord, MaintenanceState, Mode
 from maintguard.status import MaintenanceStatus, build_status
-from maintguard.stores import StateStore, attempt_epoch, store_from_url
+from maintguard.stores import StateStore, store_from_url
 from maintguard.stores.memory import MemoryStore
 
 logger = logging.getLogger("maintguard")
@@ -210,7 +210,7 @@ class MaintenanceService(ChangesMixin):
         return self.store.read_audit(limit)
 
     def attempt_counts(self) -> Any:
-        return self.counters.totals(attempt_epoch(self.view().state))
+        return self.counters.totals(self.view().epoch)
 
     def check_login(self, is_admin: bool) -> bool:
         """Whether a login may proceed: admins always, others only when no
@@ -469,7 +469,7 @@ class MaintenanceService(ChangesMixin):
         view = self.snapshot.view()
         # On failure the batch is kept for the next flush; the outage is logged.
         with contextlib.suppress(StoreError):
-            self.counters.flush(self.store, attempt_epoch(view.state))
+            self.counters.flush(self.store, view.epoch)
         self._claim_transition(view)
         self.limiter.flush()
         if self.job_terminator is not None:
@@ -494,8 +494,7 @@ class MaintenanceService(ChangesMixin):
 
     def flush(self) -> None:
         """Flush counters and wait for side effects and events (tests, shutdown)."""
-        view = self.view()
-        self.counters.flush(self.store, attempt_epoch(view.state))
+        self.counters.flush(self.store, self.view().epoch)
         self.effects.wait()
         self.events.drain()
 

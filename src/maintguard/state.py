@@ -45,6 +45,13 @@ def format_time(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def format_timestamp(seconds: float | None) -> str | None:
+    """``format_time`` of a POSIX timestamp."""
+    if seconds is None:
+        return None
+    return format_time(datetime.fromtimestamp(seconds, timezone.utc))
+
+
 def parse_time(value: object, field: str) -> datetime:
     """Parse an ISO-8601 time that carries an explicit UTC offset."""
     if not isinstance(value, str) or not value or len(value) > 64:
