@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from tests.servers import redis_server  # noqa: E402
 
 from maintguard.service import MaintenanceService  # noqa: E402
-from maintguard.snapshot import View  # noqa: E402
+from maintguard.stores.snapshot import View  # noqa: E402
 
 
 def watch(url: str, pipe: Connection) -> None:

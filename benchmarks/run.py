@@ -29,9 +29,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from maintguard import responses
 from maintguard.asgi import MaintenanceMiddleware as AsgiMiddleware
-from maintguard.classifier import OperationClassifier
+from maintguard.core import responses
+from maintguard.core.classifier import OperationClassifier
 from maintguard.service import MaintenanceService
 from maintguard.wsgi import MaintenanceMiddleware as WsgiMiddleware
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import attrs
 from hypothesis import strategies as st
 
-from maintguard.operations import OperationType
+from maintguard.core.operations import OperationType
 
 #: Segments shared by generated rules and paths, so that they meet often.
 VOCABULARY = ("admin", "api", "upload", "health", "x", "a", "images", "static", "jobs")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maintguard.classifier import (
+from maintguard.core.classifier import (
     DEFAULT_RULES,
     Classification,
     OperationClassifier,
@@ -17,10 +17,10 @@ from maintguard.classifier import (
     Source,
     literal_prefix,
 )
+from maintguard.core.operations import OperationType
+from maintguard.core.paths import MAX_PATH, normalise
+from maintguard.core.policy import strictness
 from maintguard.exceptions import ConfigurationError
-from maintguard.operations import OperationType
-from maintguard.paths import MAX_PATH, normalise
-from maintguard.policy import strictness
 from maintguard.testing import (
     assert_spellings_keep_operation,
     hostile_paths,

@@ -1,6 +1,6 @@
 """The ``maintguard`` command (DESIGN.md, "Command line").
 
-Most tests call ``maintguard.cli.main`` in-process against a SQLite file;
+Most tests call ``maintguard.control.cli.main`` in-process against a SQLite file;
 a few run the real console script and ``python -m maintguard`` in a child
 process, including the one that shows a running app following a change the
 command made.
@@ -24,7 +24,7 @@ from examples.flask_app.app import create_app
 from werkzeug.test import Client
 
 from maintguard import MaintenanceService, OperationClassifier
-from maintguard.cli import main
+from maintguard.control.cli import main
 from maintguard.jobs import CallableJobTerminator
 from maintguard.sessions import CallableSessionInvalidator
 from maintguard.settings import VARIABLES

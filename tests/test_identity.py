@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maintguard import ConfigurationError
-from maintguard.identity import (
+from maintguard.core.identity import (
     BypassSigner,
     bearer_token,
     client_address,

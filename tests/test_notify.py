@@ -26,7 +26,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from maintguard.events import EventKind, MaintenanceEvent
+from maintguard.core.state import MaintenanceState, Mode
+from maintguard.effects.events import EventKind, MaintenanceEvent
 from maintguard.exceptions import ConfigurationError
 from maintguard.notify import (
     EmailNotifier,
@@ -34,7 +35,6 @@ from maintguard.notify import (
     WebhookNotifier,
     notifiers_from_settings,
 )
-from maintguard.state import MaintenanceState, Mode
 from tests.servers import free_port
 
 SECRET = "whsec-test-secret"

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette._utils import get_route_path
 
-from maintguard.paths import MAX_PATH, normalise, readings, route_path
+from maintguard.core.paths import MAX_PATH, normalise, readings, route_path
 from maintguard.testing import hostile_paths, paths
 
 ANY_PATH = st.one_of(paths(), hostile_paths())

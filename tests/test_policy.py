@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maintguard.exceptions import ConfigurationError
-from maintguard.operations import WRITE_TYPES, OperationType
-from maintguard.policy import (
+from maintguard.core.operations import WRITE_TYPES, OperationType
+from maintguard.core.policy import (
     SAFE_METHODS,
     Outcome,
     is_blocked_operation,
@@ -18,7 +17,8 @@ from maintguard.policy import (
     policy_blocks,
     strictness,
 )
-from maintguard.state import Mode
+from maintguard.core.state import Mode
+from maintguard.exceptions import ConfigurationError
 from maintguard.testing import STANDARD_METHODS, methods
 
 CUSTOM = OperationType.register(f"POLICY_CUSTOM_{uuid.uuid4().hex.upper()}")

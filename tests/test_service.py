@@ -21,8 +21,8 @@ from maintguard import (
     RequestInfo,
     ValidationError,
 )
+from maintguard.core.state import AuditRecord, MaintenanceState
 from maintguard.exceptions import CorruptStateError, StoreError
-from maintguard.state import AuditRecord, MaintenanceState
 from maintguard.stores import MemoryStore
 from maintguard.stores.base import AttemptBatch, AttemptCounts
 

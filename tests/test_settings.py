@@ -17,7 +17,7 @@ import pytest
 from werkzeug.test import Client
 
 from maintguard import ConfigurationError, MaintenanceService, RequestInfo, Settings
-from maintguard.decision import Action
+from maintguard.core.decision import Action
 from maintguard.jobs import CallableJobTerminator
 from maintguard.sessions import CallableSessionInvalidator
 from maintguard.settings import VARIABLES

@@ -20,8 +20,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from maintguard.core.state import AuditRecord, MaintenanceState, Mode, ScheduledWindow
 from maintguard.exceptions import CorruptStateError, MissingExtraError, StoreError
-from maintguard.state import AuditRecord, MaintenanceState, Mode, ScheduledWindow
 from maintguard.stores import MemoryStore, StateStore, store_from_url
 from maintguard.stores.base import SAMPLE_LIMIT, AttemptBatch, AttemptCounts
 from maintguard.stores.redis import RedisStore

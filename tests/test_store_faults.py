@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-import maintguard.state
+import maintguard.core.state
+from maintguard.core.state import AuditRecord, MaintenanceState
 from maintguard.exceptions import StoreError
-from maintguard.state import AuditRecord, MaintenanceState
 from maintguard.stores import StateStore
 from maintguard.stores.redis import RedisStore, _Subscription
 from maintguard.stores.sql import SQLStore
@@ -28,7 +28,7 @@ from tests import servers
 from tests.test_store_contract import change, enabled, open_store
 
 #: Where ``maintguard`` lives, for the Python processes these tests start.
-SOURCE = Path(maintguard.state.__file__).resolve().parents[1]
+SOURCE = Path(maintguard.core.state.__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -234,7 +234,7 @@ def test_store_works_in_a_forked_child(
 CHANGER = """
 import json, sys, time
 from datetime import datetime, timezone
-from maintguard.state import AuditRecord, MaintenanceState
+from maintguard.core.state import AuditRecord, MaintenanceState
 from maintguard.stores import store_from_url
 
 store = store_from_url(sys.argv[1])

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from maintguard.state import AuditRecord, MaintenanceState, Mode
+from maintguard.core.state import AuditRecord, MaintenanceState, Mode
 from maintguard.stores import MemoryStore, StateStore
 from maintguard.stores.base import AttemptBatch
 from maintguard.stores.redis import RedisStore

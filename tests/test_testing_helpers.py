@@ -13,9 +13,9 @@ from starlette.routing import Match, Mount, Route, Router
 from werkzeug.routing import Map
 from werkzeug.routing import Rule as WerkzeugRule
 
-from maintguard.classifier import Classification, OperationClassifier
-from maintguard.decision import RequestInfo
-from maintguard.operations import OperationType
+from maintguard.core.classifier import Classification, OperationClassifier
+from maintguard.core.decision import RequestInfo
+from maintguard.core.operations import OperationType
 from maintguard.service import MaintenanceService
 from maintguard.testing import (
     assert_no_shadowed_rules,

@@ -8,9 +8,13 @@ Put ``maintguard.wsgi.MaintenanceMiddleware`` or
 
 from __future__ import annotations
 
-from maintguard.classifier import Classification, OperationClassifier, Rule
-from maintguard.decision import Action, Decision, RequestInfo
-from maintguard.events import EventKind, MaintenanceEvent
+from maintguard.control.status import MaintenanceStatus
+from maintguard.core.classifier import Classification, OperationClassifier, Rule
+from maintguard.core.decision import Action, Decision, RequestInfo
+from maintguard.core.operations import OperationType
+from maintguard.core.policy import is_blocked_operation
+from maintguard.core.state import AuditRecord, MaintenanceState, Mode, ScheduledWindow
+from maintguard.effects.events import EventKind, MaintenanceEvent
 from maintguard.exceptions import (
     ConfigurationError,
     ConflictError,
@@ -20,12 +24,8 @@ from maintguard.exceptions import (
     StoreError,
     ValidationError,
 )
-from maintguard.operations import OperationType
-from maintguard.policy import is_blocked_operation
 from maintguard.service import MaintenanceService
 from maintguard.settings import Settings
-from maintguard.state import AuditRecord, MaintenanceState, Mode, ScheduledWindow
-from maintguard.status import MaintenanceStatus
 from maintguard.stores import StateStore, register_store, store_from_url
 
 __version__ = "0.1.0"

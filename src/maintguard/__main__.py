@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maintguard.cli import main
+from maintguard.control.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -20,18 +20,11 @@ from typing import Any
 import attrs
 
 from maintguard import logs
-from maintguard.changes import ChangesMixin
-from maintguard.classifier import OperationClassifier
-from maintguard.counters import AttemptCounters
-from maintguard.decision import Action, Decision, RequestInfo
-from maintguard.effects import SideEffects
-from maintguard.events import EventDispatcher, Listener, MaintenanceEvent
-from maintguard.exceptions import (
-    ConfigurationError,
-    StoreError,
-    ValidationError,
-)
-from maintguard.identity import (
+from maintguard.control.changes import ChangesMixin
+from maintguard.control.status import MaintenanceStatus, build_status
+from maintguard.core.classifier import OperationClassifier
+from maintguard.core.decision import Action, Decision, RequestInfo
+from maintguard.core.identity import (
     AdminToken,
     BypassSigner,
     bearer_token,
@@ -41,21 +34,28 @@ from maintguard.identity import (
     parse_admin_tokens,
     parse_networks,
 )
-from maintguard.operations import OperationType
-from maintguard.policy import policy_blocks
-from maintguard.responses import (
+from maintguard.core.operations import OperationType
+from maintguard.core.policy import policy_blocks
+from maintguard.core.responses import (
     BlockedResponder,
     PageRenderer,
     Response,
     compile_page,
     wants_json,
 )
+from maintguard.core.state import AuditRecord, MaintenanceState, Mode
+from maintguard.effects.events import EventDispatcher, Listener, MaintenanceEvent
+from maintguard.effects.runner import SideEffects
+from maintguard.exceptions import (
+    ConfigurationError,
+    StoreError,
+    ValidationError,
+)
 from maintguard.settings import Settings
-from maintguard.snapshot import FORCE_MODES, STORE_ERROR_POLICIES, Snapshot, View
-from maintguard.state import AuditRecord, MaintenanceState, Mode
-from maintguard.status import MaintenanceStatus, build_status
 from maintguard.stores import StateStore, store_from_url
+from maintguard.stores.counters import AttemptCounters
 from maintguard.stores.memory import MemoryStore
+from maintguard.stores.snapshot import FORCE_MODES, STORE_ERROR_POLICIES, Snapshot, View
 
 logger = logging.getLogger("maintguard")
 
@@ -532,7 +532,7 @@ def _binding(state: MaintenanceState) -> str:
 
 
 def _notifiers_from_settings(settings: Settings) -> list[Any]:
-    from maintguard.notify import notifiers_from_settings
+    from maintguard.effects.notify import notifiers_from_settings
 
     return list(
         notifiers_from_settings(

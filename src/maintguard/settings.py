@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from maintguard.core.identity import parse_admin_tokens, parse_networks
 from maintguard.exceptions import ConfigurationError
-from maintguard.identity import parse_admin_tokens, parse_networks
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})

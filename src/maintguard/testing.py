@@ -32,13 +32,19 @@ import hypothesis
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument, NoSuchExample
 
-from maintguard.classifier import DEFAULT_RULES, Classification, OperationClassifier, Rule, Source
-from maintguard.decision import RequestInfo
-from maintguard.operations import OperationType
-from maintguard.paths import MAX_PATH, route_path
-from maintguard.policy import Outcome, outcome, policy_blocks, strictness
+from maintguard.core.classifier import (
+    DEFAULT_RULES,
+    Classification,
+    OperationClassifier,
+    Rule,
+    Source,
+)
+from maintguard.core.decision import RequestInfo
+from maintguard.core.operations import OperationType
+from maintguard.core.paths import MAX_PATH, route_path
+from maintguard.core.policy import Outcome, outcome, policy_blocks, strictness
+from maintguard.core.state import Mode
 from maintguard.service import MaintenanceService
-from maintguard.state import Mode
 
 __all__ = [
     "ROUTE_WORDS",

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from maintguard.state import AuditRecord, MaintenanceState
+from maintguard.core.state import AuditRecord, MaintenanceState
 
 #: How many sample paths a store keeps per operation type for the report.
 SAMPLE_LIMIT = 20

@@ -11,7 +11,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable
 
-from maintguard.state import AuditRecord, MaintenanceState
+from maintguard.core.state import AuditRecord, MaintenanceState
 from maintguard.stores.base import (
     AUDIT_LIMIT,
     EPOCH_LIMIT,

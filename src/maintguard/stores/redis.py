@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from maintguard.core.state import AuditRecord, MaintenanceState
 from maintguard.exceptions import (
     ConfigurationError,
     CorruptStateError,
@@ -36,7 +37,6 @@ from maintguard.exceptions import (
     StoreError,
 )
 from maintguard.logs import redact
-from maintguard.state import AuditRecord, MaintenanceState
 from maintguard.stores.base import AUDIT_LIMIT, SAMPLE_LIMIT, AttemptBatch, AttemptCounts
 
 try:

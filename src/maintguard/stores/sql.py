@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
+from maintguard.core.state import AuditRecord, MaintenanceState, Mode, format_time
 from maintguard.exceptions import (
     ConfigurationError,
     CorruptStateError,
@@ -30,7 +31,6 @@ from maintguard.exceptions import (
     StoreError,
 )
 from maintguard.logs import redact
-from maintguard.state import AuditRecord, MaintenanceState, Mode, format_time
 from maintguard.stores.base import (
     AUDIT_LIMIT,
     EPOCH_LIMIT,

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 import attrs
 
-from maintguard.classifier import Classification
-from maintguard.operations import OperationType
-from maintguard.state import Mode
+from maintguard.core.classifier import Classification
+from maintguard.core.operations import OperationType
+from maintguard.core.state import Mode
 
 
 @attrs.frozen

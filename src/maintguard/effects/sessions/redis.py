@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from maintguard.exceptions import ConfigurationError, import_extra
-from maintguard.logs import maintenance as log_line
-from maintguard.sessions.payloads import (
+from maintguard.effects.sessions.payloads import (
     DEFAULT_DECODERS,
     AdminPredicate,
     InvalidationReport,
@@ -28,6 +26,8 @@ from maintguard.sessions.payloads import (
     finish,
     log_batch,
 )
+from maintguard.exceptions import ConfigurationError, import_extra
+from maintguard.logs import maintenance as log_line
 
 if TYPE_CHECKING:
     import redis

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from maintguard.classifier import OperationClassifier, Source
-from maintguard.operations import OperationType
+from maintguard.core.classifier import OperationClassifier, Source
+from maintguard.core.operations import OperationType
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -26,9 +26,7 @@ from typing import Protocol
 
 import attrs
 
-from maintguard.exceptions import ConfigurationError
-from maintguard.logs import maintenance as log_line
-from maintguard.sessions.payloads import (
+from maintguard.effects.sessions.payloads import (
     DEFAULT_DECODERS,
     REASON,
     AdminPredicate,
@@ -41,8 +39,10 @@ from maintguard.sessions.payloads import (
     fingerprint,
     is_pickle,
 )
-from maintguard.sessions.redis import RedisSessionInvalidator
-from maintguard.sessions.sql import SQLSessionInvalidator
+from maintguard.effects.sessions.redis import RedisSessionInvalidator
+from maintguard.effects.sessions.sql import SQLSessionInvalidator
+from maintguard.exceptions import ConfigurationError
+from maintguard.logs import maintenance as log_line
 
 __all__ = [
     "DEFAULT_DECODERS",

@@ -10,9 +10,9 @@ import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
+from maintguard.core.operations import OperationType
+from maintguard.core.state import Mode
 from maintguard.exceptions import ValidationError
-from maintguard.operations import OperationType
-from maintguard.state import Mode
 
 MAX_REASON = 500
 MAX_MESSAGE = 2000

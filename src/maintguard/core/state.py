@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
+from maintguard.core.operations import OperationType
 from maintguard.exceptions import CorruptStateError, ValidationError
-from maintguard.operations import OperationType
 
 #: Bumped when the stored layout changes; older values are read, newer refused.
 STATE_FORMAT = 1

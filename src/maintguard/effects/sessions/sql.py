@@ -6,9 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from maintguard.exceptions import ConfigurationError, import_extra
-from maintguard.logs import maintenance as log_line
-from maintguard.sessions.payloads import (
+from maintguard.effects.sessions.payloads import (
     DEFAULT_DECODERS,
     AdminPredicate,
     InvalidationReport,
@@ -20,6 +18,8 @@ from maintguard.sessions.payloads import (
     finish,
     log_batch,
 )
+from maintguard.exceptions import ConfigurationError, import_extra
+from maintguard.logs import maintenance as log_line
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine

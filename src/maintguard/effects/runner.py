@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from maintguard import logs
-from maintguard.state import MaintenanceState, Mode
+from maintguard.core.state import MaintenanceState, Mode
 
 if TYPE_CHECKING:
     from maintguard.service import MaintenanceService

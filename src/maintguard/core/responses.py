@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from maintguard.operations import OperationType
-from maintguard.state import format_timestamp
+from maintguard.core.operations import OperationType
+from maintguard.core.state import format_timestamp
 
 Headers = list[tuple[str, str]]
 

@@ -31,8 +31,10 @@ from typing import Any, NoReturn, TextIO, cast
 from urllib.parse import urlsplit
 
 from maintguard import __version__
-from maintguard.classifier import OperationClassifier
-from maintguard.decision import RequestInfo
+from maintguard.control.status import MaintenanceStatus
+from maintguard.core.classifier import OperationClassifier
+from maintguard.core.decision import RequestInfo
+from maintguard.core.state import AuditRecord, Mode, format_time, parse_time
 from maintguard.exceptions import (
     ConfigurationError,
     ConflictError,
@@ -43,8 +45,6 @@ from maintguard.exceptions import (
 from maintguard.logs import redact
 from maintguard.service import MaintenanceService
 from maintguard.settings import Settings
-from maintguard.state import AuditRecord, Mode, format_time, parse_time
-from maintguard.status import MaintenanceStatus
 from maintguard.stores import store_from_url
 
 EXIT_OK = 0

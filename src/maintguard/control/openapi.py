@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from maintguard.operations import OperationType
+from maintguard.core.operations import OperationType
 
 _TIME = {"type": "string", "format": "date-time"}
 _FUTURE = {

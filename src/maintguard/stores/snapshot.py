@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 
 import attrs
 
+from maintguard.core.state import MaintenanceState, Mode
 from maintguard.exceptions import StoreError
-from maintguard.state import MaintenanceState, Mode
 from maintguard.stores.base import StateStore, attempt_epoch
 
 logger = logging.getLogger("maintguard")

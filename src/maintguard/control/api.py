@@ -17,14 +17,14 @@ from urllib.parse import parse_qs
 
 import attrs
 
+from maintguard.control.openapi import openapi_document
+from maintguard.core.identity import AdminToken, bearer_token, match_token
+from maintguard.core.responses import Response, error_response, json_response
+from maintguard.core.state import Mode, format_time, format_timestamp, parse_time
 from maintguard.exceptions import ConflictError, StoreError, ValidationError
-from maintguard.identity import AdminToken, bearer_token, match_token
-from maintguard.openapi import openapi_document
-from maintguard.responses import Response, error_response, json_response
-from maintguard.state import Mode, format_time, format_timestamp, parse_time
 
 if TYPE_CHECKING:
-    from maintguard.decision import RequestInfo
+    from maintguard.core.decision import RequestInfo
     from maintguard.service import MaintenanceService
 
 _REALM = 'Bearer realm="maintguard"'

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from maintguard.state import MaintenanceState, Mode, format_time
+from maintguard.core.state import MaintenanceState, Mode, format_time
 
 logger = logging.getLogger("maintguard")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import attrs
 
-from maintguard.operations import OperationType
-from maintguard.state import MaintenanceState, Mode, ScheduledWindow, format_time
+from maintguard.core.operations import OperationType
+from maintguard.core.state import MaintenanceState, Mode, ScheduledWindow, format_time
 
 
 @attrs.frozen

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from maintguard.core.operations import OperationType
+from maintguard.core.paths import MAX_PATH, normalise
+from maintguard.core.policy import SAFE_METHODS, is_blocked_operation, strictness
 from maintguard.exceptions import ConfigurationError
-from maintguard.operations import OperationType
-from maintguard.paths import MAX_PATH, normalise
-from maintguard.policy import SAFE_METHODS, is_blocked_operation, strictness
 
 #: Methods a "non-GET" default rule does not apply to.
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -479,7 +479,7 @@ class OperationClassifier:
     def is_blocked_operation(
         self, operation: OperationType | str, mode: str, method: str | None = None
     ) -> bool:
-        """The seeds' call; see ``maintguard.policy.is_blocked_operation``."""
+        """The seeds' call; see ``maintguard.core.policy.is_blocked_operation``."""
         return is_blocked_operation(operation, mode, method)
 
     def is_safe_method(self, method: str) -> bool:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection
 
+from maintguard.core.operations import EXEMPT_TYPES, OperationType
+from maintguard.core.state import Mode
 from maintguard.exceptions import ConfigurationError
-from maintguard.operations import EXEMPT_TYPES, OperationType
-from maintguard.state import Mode
 
 #: Methods that do not change anything by HTTP semantics.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

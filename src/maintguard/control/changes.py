@@ -16,14 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from maintguard import logs
-from maintguard.effects import SideEffects
-from maintguard.events import EventDispatcher, EventKind, MaintenanceEvent
-from maintguard.exceptions import ConflictError, CorruptStateError, StoreError, ValidationError
-from maintguard.settings import Settings
-from maintguard.snapshot import Snapshot, View
-from maintguard.state import AuditRecord, MaintenanceState, Mode, ScheduledWindow, utcnow
-from maintguard.stores import StateStore
-from maintguard.validation import (
+from maintguard.control.validation import (
     validate_actor,
     validate_duration,
     validate_future,
@@ -32,9 +25,16 @@ from maintguard.validation import (
     validate_operations,
     validate_reason,
 )
+from maintguard.core.state import AuditRecord, MaintenanceState, Mode, ScheduledWindow, utcnow
+from maintguard.effects.events import EventDispatcher, EventKind, MaintenanceEvent
+from maintguard.effects.runner import SideEffects
+from maintguard.exceptions import ConflictError, CorruptStateError, StoreError, ValidationError
+from maintguard.settings import Settings
+from maintguard.stores import StateStore
+from maintguard.stores.snapshot import Snapshot, View
 
 if TYPE_CHECKING:
-    from maintguard.status import MaintenanceStatus
+    from maintguard.control.status import MaintenanceStatus
 
 logger = logging.getLogger("maintguard")
 

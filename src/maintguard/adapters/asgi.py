@@ -1,0 +1,403 @@
+"""Pure ASGI adapter: ``MaintenanceMiddleware(app, service)``.
+
+Lifespan and unknown scope types pass through untouched. HTTP requests
+and WebSocket handshakes are judged by the core; a blocked handshake is
+denied before accept (a 503 through the denial-response extension where the
+server offers it, else a close, which the client sees as 403). Blocking
+calls (store writes, a sync ``is_admin`` resolver) run in a worker thread
+with ``sync_to_async(thread_sensitive=False)``.
+
+Connections that stay open — WebSockets and event streams — are tracked;
+when a new state forbids one (an emergency), it is closed for non-admins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from maintguard.adapters.headers import ASGIHeaders, LazyCookies
+from maintguard.control.api import ControlAPI, Pending
+from maintguard.core.decision import Action, Decision, RequestInfo
+from maintguard.core.paths import route_path
+from maintguard.core.responses import Response, Verdict, encode_headers
+from maintguard.service import MaintenanceService
+from maintguard.stores.snapshot import View
+
+__all__ = ["MaintenanceMiddleware", "request_info"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Reads that touch the store (audit) run in a thread, like writes.
+_BLOCKING_READS = frozenset({"audit"})
+
+
+def request_info(scope: Scope, path: str) -> RequestInfo:
+    headers = ASGIHeaders(scope.get("headers") or ())
+    client = scope.get("client")
+    method = scope.get("method") or "GET"
+    query = scope.get("query_string") or b""
+    return RequestInfo(
+        method=method.upper() if scope["type"] == "http" else "GET",
+        path=path,
+        headers=headers,
+        client=client[0] if client else None,
+        scheme=scope.get("scheme") or "http",
+        query_string=query.decode("latin-1"),
+        cookies=LazyCookies(headers.get("cookie")),
+        native=scope,
+    )
+
+
+class _Tracked:
+    """An open WebSocket or event stream that a later state may close."""
+
+    __slots__ = ("closed", "event", "info", "kind", "loop", "started")
+
+    def __init__(self, kind: str, info: RequestInfo, loop: asyncio.AbstractEventLoop) -> None:
+        self.kind = kind
+        self.info = info
+        self.loop = loop
+        self.event = asyncio.Event()
+        self.closed = False
+        self.started = False
+
+
+class MaintenanceMiddleware:
+    """Protects an ASGI app with a ``MaintenanceService``."""
+
+    def __init__(
+        self, app: ASGIApp, service: MaintenanceService, *, track_event_streams: bool = True
+    ) -> None:
+        self.app = app
+        self.service = service
+        # Reading each request's Accept header to find event streams costs
+        # about 0.2 µs; an app without them may switch it off.
+        self.track_event_streams = track_event_streams
+        self.api = ControlAPI(service)
+        self._api_paths = frozenset(self.api.endpoints)
+        self._snapshot = service.snapshot
+        # Touched from event loops and from the thread that changes the state.
+        self._open: set[_Tracked] = set()
+        self._open_lock = threading.Lock()
+        service.on_view_change(self._state_changed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Maintenance off and nothing scheduled: only the control API and
+        # connections that stay open (tracked in case an emergency starts)
+        # need more than this.
+        if (
+            self._snapshot.idle
+            and scope["type"] == "http"
+            and scope["path"] not in self._api_paths
+            and not scope.get("root_path")
+            and not (self.track_event_streams and _event_stream(scope))
+        ):
+            await self.app(scope, receive, send)
+            return
+        await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        root = scope.get("root_path")
+        path = scope.get("path") or "/"
+        if root or not path.startswith("/"):
+            path = route_path(path, root or "")
+        stream = kind == "websocket"
+        if kind == "http":
+            if path in self._api_paths:
+                await self._api(scope, path, receive, send)
+                return
+            stream = self.track_event_streams and _event_stream(scope)
+        service = self.service
+        view = service.view()
+        if not view.state.active or not service.enabled:
+            if stream:
+                await self._tracked(kind, scope, request_info(scope, path), receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        answers = service.responder(view)
+        key = None
+        if not stream and service.memoizable:
+            plain, accept = self._plain(scope)
+            if plain:
+                key = ((scope.get("method") or "GET").upper(), path, accept)
+                verdict = answers.verdicts.get(key)
+                if verdict is not None:
+                    decision, response, raw = verdict
+                    scope["maintguard.decision"] = decision
+                    if response is None:
+                        await self.app(scope, receive, send)
+                        return
+                    service.count(decision, path, None, view)
+                    after = answers.retry_after()
+                    if after is not None:
+                        raw = (*raw, (b"retry-after", after.encode("ascii")))
+                    await send({"type": "http.response.start", "status": 503, "headers": raw})
+                    await send({"type": "http.response.body", "body": response.body})
+                    return
+        info = request_info(scope, path)
+        decision = await self.decide(info)
+        scope["maintguard.decision"] = decision
+        if decision.action is Action.BLOCK:
+            service.record(info, decision)
+            response = service.blocked_response(
+                info, decision, as_json=True if kind == "websocket" else None
+            )
+            if key is not None:
+                answers.remember(key, Verdict.of(decision, response))
+            await self._deny(kind, info, answers.with_retry_after(response), receive, send)
+            return
+        if decision.action is Action.SIMULATE:
+            service.record(info, decision)
+        extra = service.extra_headers(decision)
+        if extra:
+            send = _adding_headers(send, extra)
+        elif key is not None and decision.admin is None:
+            answers.remember(key, Verdict.of(decision))
+        if decision.admin is None and stream:
+            await self._tracked(kind, scope, info, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _plain(self, scope: Scope) -> tuple[bool, str | None]:
+        """(plain, Accept): plain when the request carries nothing that could
+        make its sender an admin or change the answer's headers (see
+        ``BlockedResponder.verdicts``). Accept is joined as ``RequestInfo``
+        joins it, so the key is what the answer was chosen by."""
+        service = self.service
+        accepts: list[str] = []
+        for name, value in scope.get("headers") or ():
+            if name == b"accept":
+                accepts.append(value.decode("latin-1"))
+            elif (
+                (name == b"authorization" and service.tokens)
+                or (name == b"cookie" and service.signer is not None)
+                or (name == b"origin" and service.cors_origins)
+                # Preflights are judged by a header outside the key.
+                or name == b"access-control-request-method"
+            ):
+                return False, None
+        return True, ", ".join(accepts) if accepts else None
+
+    async def decide(self, info: RequestInfo) -> Decision:
+        service = self.service
+        decision, pending = service.judge(info)
+        if pending:
+            decision = service.finish(info, decision, await self._resolve(info))
+        return decision
+
+    async def _resolve(self, info: RequestInfo) -> str | None:
+        service = self.service
+        resolver = service.is_admin_resolver
+        if resolver is None:
+            return None
+        try:
+            if _is_async(resolver):
+                pending: Awaitable[object] = resolver(info)  # type: ignore[assignment]
+                answer = await asyncio.wait_for(pending, service.resolver_timeout)
+                return "resolver" if answer is True else None
+            call = sync_to_async(service._resolve_admin, thread_sensitive=False)
+            return await asyncio.wait_for(call(info), service.resolver_timeout)
+        except Exception as exc:  # timeout or failure: not admin
+            service.log_resolver_failure(exc)
+            return None
+
+    # ------------------------------------------------------------- answers
+
+    async def _deny(
+        self, kind: str, info: RequestInfo, response: Response, receive: Receive, send: Send
+    ) -> None:
+        if kind == "http":
+            await _send(response, send)
+            return
+        message = await receive()  # the handshake: websocket.connect
+        if message.get("type") != "websocket.connect":
+            return
+        scope = info.native
+        extensions = scope.get("extensions") or {} if isinstance(scope, dict) else {}
+        if "websocket.http.response" in extensions:
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": response.status,
+                    "headers": _raw_headers(response),
+                }
+            )
+            await send({"type": "websocket.http.response.body", "body": response.body})
+        else:
+            await send({"type": "websocket.close", "code": 1013})
+
+    async def _api(self, scope: Scope, path: str, receive: Receive, send: Send) -> None:
+        info = request_info(scope, path)
+        endpoint = self.api.endpoints[path]
+        if endpoint.name in _BLOCKING_READS:
+            answer = await sync_to_async(self.api.route, thread_sensitive=False)(info)
+        else:
+            answer = self.api.route(info)
+        if isinstance(answer, Pending):
+            try:
+                body = await _read_body(receive, answer.limit)
+            except _Disconnected:
+                return  # nobody to answer, and nothing half-read is applied
+            handle = sync_to_async(self.api.handle, thread_sensitive=False)
+            answer = await handle(answer, info, body)
+        await _send(answer, send)
+
+    # ----------------------------------------------------- open connections
+
+    async def _tracked(
+        self, kind: str, scope: Scope, info: RequestInfo, receive: Receive, send: Send
+    ) -> None:
+        tracked = _Tracked(kind, info, asyncio.get_running_loop())
+        with self._open_lock:
+            self._open.add(tracked)
+        try:
+            await self.app(
+                scope, _closing_receive(tracked, receive, send), _closing_send(tracked, send)
+            )
+        finally:
+            with self._open_lock:
+                self._open.discard(tracked)
+
+    def _state_changed(self, view: View) -> None:
+        """Called from whichever thread changed the snapshot."""
+        if not view.state.active:
+            return
+        with self._open_lock:
+            open_now = list(self._open)
+        for tracked in open_now:
+            decision, _ = self.service.judge(tracked.info)
+            if decision.action is Action.BLOCK and not tracked.closed:
+                tracked.loop.call_soon_threadsafe(tracked.event.set)
+
+
+async def _close(tracked: _Tracked, send: Send) -> None:
+    """End a started connection once: a 1012 close, or the stream's end."""
+    if tracked.closed or not tracked.started:
+        return
+    tracked.closed = True
+    if tracked.kind == "websocket":
+        await send({"type": "websocket.close", "code": 1012, "reason": "maintenance"})
+    else:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _closing_receive(tracked: _Tracked, receive: Receive, send: Send) -> Receive:
+    disconnect: Message = (
+        {"type": "websocket.disconnect", "code": 1012}
+        if tracked.kind == "websocket"
+        else {"type": "http.disconnect"}
+    )
+
+    async def wrapped() -> Message:
+        if tracked.event.is_set():
+            return disconnect
+        receiving = asyncio.ensure_future(receive())
+        closing = asyncio.ensure_future(tracked.event.wait())
+        done, _ = await asyncio.wait({receiving, closing}, return_when=asyncio.FIRST_COMPLETED)
+        if receiving in done:
+            closing.cancel()
+            return receiving.result()
+        receiving.cancel()
+        await _close(tracked, send)
+        return disconnect
+
+    return wrapped
+
+
+def _closing_send(tracked: _Tracked, send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        kind = message["type"]
+        if tracked.closed:
+            return  # the connection was closed for maintenance; drop the rest
+        if tracked.event.is_set() and tracked.started:
+            await _close(tracked, send)
+            return
+        if kind in ("websocket.accept", "http.response.start"):
+            tracked.started = True
+        elif kind == "websocket.close" or (
+            kind == "http.response.body" and not message.get("more_body", False)
+        ):
+            tracked.closed = True
+        await send(message)
+
+    return wrapped
+
+
+def _is_async(function: object) -> bool:
+    """A coroutine function, or an object whose ``__call__`` is one."""
+    call = type(function).__call__ if not inspect.isroutine(function) else function
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call)
+
+
+def _event_stream(scope: Scope) -> bool:
+    for header in scope.get("headers") or ():
+        if header[0] == b"accept" and b"text/event-stream" in header[1]:
+            return True
+    return False
+
+
+def _raw_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    return encode_headers(response.headers)
+
+
+async def _send(response: Response, send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": _raw_headers(response),
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _adding_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
+    raw = encode_headers(extra)
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] in ("http.response.start", "websocket.accept"):
+            message = dict(message)
+            message["headers"] = [*message.get("headers", ()), *raw]
+        await send(message)
+
+    return wrapped
+
+
+class _Disconnected(Exception):
+    """The client went away before its body was complete."""
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """At most ``limit`` bytes; ``None`` as soon as the body exceeds it.
+
+    Raises ``_Disconnected`` when the client leaves mid-body: a partial
+    body must never be applied, even if it happens to parse.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
