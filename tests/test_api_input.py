@@ -294,7 +294,7 @@ def test_json_object_is_accepted_with_the_content_types_curl_sends(
 
 def test_body_over_the_limit_is_413(send: Send, service: MaintenanceService) -> None:
     """A body larger than the limit answers 413 and changes nothing."""
-    body = json.dumps({"reason": "r", "message": "x" * (service.max_body + 10)}).encode()
+    body = json.dumps({"reason": "r", "message": "x" * (service.settings.max_body + 10)}).encode()
     answer = post(send, "enable", body)
     assert (413, {"error", "field"}, None) == rejected(answer)
     assert 0 == version(service)
@@ -306,7 +306,7 @@ def test_streamed_body_over_the_limit_is_413_in_asgi(service: MaintenanceService
 
     async def chunks() -> Any:
         yield b'{"reason": "r", "message": "'
-        for _ in range(service.max_body // 1000 + 2):
+        for _ in range(service.settings.max_body // 1000 + 2):
             yield b"x" * 1000
         yield b'"}'
 
@@ -324,7 +324,7 @@ def test_streamed_body_over_the_limit_is_413_in_asgi(service: MaintenanceService
 
 def test_chunked_body_over_the_limit_is_413_in_wsgi(service: MaintenanceService) -> None:
     """A chunked body (no Content-Length) is read to the limit only (WSGI)."""
-    body = b'{"reason": "' + b"x" * (service.max_body + 10) + b'"}'
+    body = b'{"reason": "' + b"x" * (service.settings.max_body + 10) + b'"}'
     environ = EnvironBuilder(f"{PREFIX}/enable", method="POST", headers=AUTH).get_environ()
     environ.pop("CONTENT_LENGTH", None)
     environ["wsgi.input"] = io.BytesIO(body)
@@ -367,7 +367,7 @@ def test_over_limit_content_length_is_413_without_reading_wsgi(
     """An announced body over the limit is refused before any byte is read (WSGI)."""
     environ = EnvironBuilder(f"{PREFIX}/enable", method="POST", headers=AUTH).get_environ()
     environ["CONTENT_LENGTH"] = str(10 * 1024 * 1024)
-    tripwire = _Tripwire(service.max_body)
+    tripwire = _Tripwire(service.settings.max_body)
     environ["wsgi.input"] = tripwire
     answer = _call_wsgi(service, environ)
     assert (413, {"error", "field"}, None, 0) == (*rejected(answer), tripwire.consumed)

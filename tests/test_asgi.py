@@ -203,15 +203,14 @@ async def test_streaming_response_is_passed_chunk_by_chunk(service: MaintenanceS
     assert [b"a", b"b", b"c", b""] == chunks
 
 
-async def test_async_resolver_is_awaited_and_bounded(service: MaintenanceService) -> None:
+async def test_async_resolver_is_awaited_and_bounded() -> None:
     """An async is_admin that hangs past the timeout means not admin."""
 
     async def slow(info: Any) -> bool:
         await asyncio.sleep(5)
         return True
 
-    service.is_admin_resolver = slow
-    service.resolver_timeout = 0.05
+    service = MaintenanceService(admin_tokens=TOKEN, is_admin=slow, resolver_timeout=0.05)
     service.enable_maintenance("Upgrade")
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -222,13 +221,12 @@ async def test_async_resolver_is_awaited_and_bounded(service: MaintenanceService
     )
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     assert 503 == (await communicator.receive_output(2))["status"]
+    service.close()
 
 
-async def test_oversized_body_is_refused_without_reading_it_all(
-    service: MaintenanceService,
-) -> None:
+async def test_oversized_body_is_refused_without_reading_it_all() -> None:
     """A streamed body past the limit answers 413 after limit+1 bytes."""
-    service.max_body = 100
+    service = MaintenanceService(admin_tokens=TOKEN, max_body=100)
     scope = _scope(
         "http",
         "/api/maintenance/enable",
@@ -240,6 +238,7 @@ async def test_oversized_body_is_refused_without_reading_it_all(
     await communicator.send_input({"type": "http.request", "body": b"x" * 80, "more_body": True})
     assert 413 == (await communicator.receive_output(2))["status"]
     assert not service.get_maintenance_status().is_active
+    service.close()
 
 
 async def test_a_body_cut_short_by_a_disconnect_changes_nothing(service: MaintenanceService) -> None:

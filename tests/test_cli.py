@@ -24,10 +24,10 @@ from examples.flask_app.app import create_app
 from werkzeug.test import Client
 
 from maintguard import MaintenanceService, OperationClassifier
+from maintguard.config import VARIABLES
 from maintguard.control.cli import main
 from maintguard.jobs import CallableJobTerminator
 from maintguard.sessions import CallableSessionInvalidator
-from maintguard.settings import VARIABLES
 from maintguard.stores import MemoryStore, register_store
 
 #: What the side effects of ``app_service`` did, for the tests to read.

@@ -17,10 +17,10 @@ import pytest
 from werkzeug.test import Client
 
 from maintguard import ConfigurationError, MaintenanceService, RequestInfo, Settings
+from maintguard.config import VARIABLES
 from maintguard.core.decision import Action
 from maintguard.jobs import CallableJobTerminator
 from maintguard.sessions import CallableSessionInvalidator
-from maintguard.settings import VARIABLES
 from maintguard.stores import MemoryStore
 from maintguard.wsgi import MaintenanceMiddleware
 
@@ -436,7 +436,7 @@ def test_bypass_secret_enables_the_bypass_cookie(
 ) -> None:
     """MAINTENANCE_BYPASS_SECRET turns the bypass cookie on."""
     env.setenv("MAINTENANCE_BYPASS_SECRET", "0123456789abcdef0123")
-    assert True is (from_env(services).signer is not None)
+    assert True is (from_env(services).bypass.signer is not None)
 
 
 def test_on_store_error_and_refresh_interval_reach_the_snapshot(
@@ -456,7 +456,7 @@ def test_cors_origins_reach_blocked_answers(
     env.setenv("MAINTENANCE_CORS_ORIGINS", "https://app.example")
     service = from_env(services)
     assert [("Access-Control-Allow-Origin", "https://app.example"), ("Vary", "Origin")] == (
-        service.cors_headers("https://app.example")
+        service.answers.cors_headers("https://app.example")
     )
 
 

@@ -8,6 +8,7 @@ Put ``maintguard.wsgi.MaintenanceMiddleware`` or
 
 from __future__ import annotations
 
+from maintguard.config import Settings
 from maintguard.control.status import MaintenanceStatus
 from maintguard.core.classifier import Classification, OperationClassifier, Rule
 from maintguard.core.decision import Action, Decision, RequestInfo
@@ -25,7 +26,6 @@ from maintguard.exceptions import (
     ValidationError,
 )
 from maintguard.service import MaintenanceService
-from maintguard.settings import Settings
 from maintguard.stores import StateStore, register_store, store_from_url
 
 __version__ = "0.1.0"

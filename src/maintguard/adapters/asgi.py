@@ -8,34 +8,44 @@ calls (store writes, a sync ``is_admin`` resolver) run in a worker thread
 with ``sync_to_async(thread_sensitive=False)``.
 
 Connections that stay open — WebSockets and event streams — are tracked;
-when a new state forbids one (an emergency), it is closed for non-admins.
+when a new state forbids one (an emergency), it is closed for non-admins
+(:mod:`maintguard.adapters.asgi_connections`). The ASGI types and message
+helpers are in :mod:`maintguard.adapters.asgi_messages`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import threading
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
 
+from maintguard.adapters.asgi_connections import OpenConnections
+from maintguard.adapters.asgi_messages import (
+    ASGIApp,
+    Disconnected,
+    Receive,
+    Scope,
+    Send,
+    adding_headers,
+    raw_headers,
+    read_body,
+    send_response,
+)
+
+# Unused here, but importable from this module as the other ASGI types are.
+from maintguard.adapters.asgi_messages import Message as Message
 from maintguard.adapters.headers import ASGIHeaders, LazyCookies
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, Decision, RequestInfo
+from maintguard.core.judge import log_resolver_failure
 from maintguard.core.paths import route_path
-from maintguard.core.responses import Response, Verdict, encode_headers
+from maintguard.core.responses import Response, Verdict
 from maintguard.service import MaintenanceService
 from maintguard.stores.snapshot import View
 
 __all__ = ["MaintenanceMiddleware", "request_info"]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Reads that touch the store (audit) run in a thread, like writes.
 _BLOCKING_READS = frozenset({"audit"})
@@ -58,20 +68,6 @@ def request_info(scope: Scope, path: str) -> RequestInfo:
     )
 
 
-class _Tracked:
-    """An open WebSocket or event stream that a later state may close."""
-
-    __slots__ = ("closed", "event", "info", "kind", "loop", "started")
-
-    def __init__(self, kind: str, info: RequestInfo, loop: asyncio.AbstractEventLoop) -> None:
-        self.kind = kind
-        self.info = info
-        self.loop = loop
-        self.event = asyncio.Event()
-        self.closed = False
-        self.started = False
-
-
 class MaintenanceMiddleware:
     """Protects an ASGI app with a ``MaintenanceService``."""
 
@@ -86,9 +82,7 @@ class MaintenanceMiddleware:
         self.api = ControlAPI(service)
         self._api_paths = frozenset(self.api.endpoints)
         self._snapshot = service.snapshot
-        # Touched from event loops and from the thread that changes the state.
-        self._open: set[_Tracked] = set()
-        self._open_lock = threading.Lock()
+        self._connections = OpenConnections()
         service.on_view_change(self._state_changed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -125,7 +119,9 @@ class MaintenanceMiddleware:
         view = service.view()
         if not view.state.active or not service.enabled:
             if stream:
-                await self._tracked(kind, scope, request_info(scope, path), receive, send)
+                await self._connections.serve(
+                    self.app, kind, scope, request_info(scope, path), receive, send
+                )
                 return
             await self.app(scope, receive, send)
             return
@@ -163,13 +159,13 @@ class MaintenanceMiddleware:
             return
         if decision.action is Action.SIMULATE:
             service.record(info, decision)
-        extra = service.extra_headers(decision)
+        extra = service.answers.extra_headers(decision)
         if extra:
-            send = _adding_headers(send, extra)
+            send = adding_headers(send, extra)
         elif key is not None and decision.admin is None:
             answers.remember(key, Verdict.of(decision))
         if decision.admin is None and stream:
-            await self._tracked(kind, scope, info, receive, send)
+            await self._connections.serve(self.app, kind, scope, info, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -184,9 +180,9 @@ class MaintenanceMiddleware:
             if name == b"accept":
                 accepts.append(value.decode("latin-1"))
             elif (
-                (name == b"authorization" and service.tokens)
-                or (name == b"cookie" and service.signer is not None)
-                or (name == b"origin" and service.cors_origins)
+                (name == b"authorization" and service.decider.tokens)
+                or (name == b"cookie" and service.bypass.signer is not None)
+                or (name == b"origin" and service.settings.cors_origins)
                 # Preflights are judged by a header outside the key.
                 or name == b"access-control-request-method"
             ):
@@ -208,12 +204,12 @@ class MaintenanceMiddleware:
         try:
             if _is_async(resolver):
                 pending: Awaitable[object] = resolver(info)  # type: ignore[assignment]
-                answer = await asyncio.wait_for(pending, service.resolver_timeout)
+                answer = await asyncio.wait_for(pending, service.settings.resolver_timeout)
                 return "resolver" if answer is True else None
-            call = sync_to_async(service._resolve_admin, thread_sensitive=False)
-            return await asyncio.wait_for(call(info), service.resolver_timeout)
+            call = sync_to_async(service.decider.resolve_admin, thread_sensitive=False)
+            return await asyncio.wait_for(call(info), service.settings.resolver_timeout)
         except Exception as exc:  # timeout or failure: not admin
-            service.log_resolver_failure(exc)
+            log_resolver_failure(exc)
             return None
 
     # ------------------------------------------------------------- answers
@@ -222,7 +218,7 @@ class MaintenanceMiddleware:
         self, kind: str, info: RequestInfo, response: Response, receive: Receive, send: Send
     ) -> None:
         if kind == "http":
-            await _send(response, send)
+            await send_response(response, send)
             return
         message = await receive()  # the handshake: websocket.connect
         if message.get("type") != "websocket.connect":
@@ -234,7 +230,7 @@ class MaintenanceMiddleware:
                 {
                     "type": "websocket.http.response.start",
                     "status": response.status,
-                    "headers": _raw_headers(response),
+                    "headers": raw_headers(response),
                 }
             )
             await send({"type": "websocket.http.response.body", "body": response.body})
@@ -250,92 +246,24 @@ class MaintenanceMiddleware:
             answer = self.api.route(info)
         if isinstance(answer, Pending):
             try:
-                body = await _read_body(receive, answer.limit)
-            except _Disconnected:
+                body = await read_body(receive, answer.limit)
+            except Disconnected:
                 return  # nobody to answer, and nothing half-read is applied
             handle = sync_to_async(self.api.handle, thread_sensitive=False)
             answer = await handle(answer, info, body)
-        await _send(answer, send)
+        await send_response(answer, send)
 
     # ----------------------------------------------------- open connections
-
-    async def _tracked(
-        self, kind: str, scope: Scope, info: RequestInfo, receive: Receive, send: Send
-    ) -> None:
-        tracked = _Tracked(kind, info, asyncio.get_running_loop())
-        with self._open_lock:
-            self._open.add(tracked)
-        try:
-            await self.app(
-                scope, _closing_receive(tracked, receive, send), _closing_send(tracked, send)
-            )
-        finally:
-            with self._open_lock:
-                self._open.discard(tracked)
 
     def _state_changed(self, view: View) -> None:
         """Called from whichever thread changed the snapshot."""
         if not view.state.active:
             return
-        with self._open_lock:
-            open_now = list(self._open)
-        for tracked in open_now:
-            decision, _ = self.service.judge(tracked.info)
-            if decision.action is Action.BLOCK and not tracked.closed:
-                tracked.loop.call_soon_threadsafe(tracked.event.set)
+        self._connections.close_blocked(self._blocks)
 
-
-async def _close(tracked: _Tracked, send: Send) -> None:
-    """End a started connection once: a 1012 close, or the stream's end."""
-    if tracked.closed or not tracked.started:
-        return
-    tracked.closed = True
-    if tracked.kind == "websocket":
-        await send({"type": "websocket.close", "code": 1012, "reason": "maintenance"})
-    else:
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def _closing_receive(tracked: _Tracked, receive: Receive, send: Send) -> Receive:
-    disconnect: Message = (
-        {"type": "websocket.disconnect", "code": 1012}
-        if tracked.kind == "websocket"
-        else {"type": "http.disconnect"}
-    )
-
-    async def wrapped() -> Message:
-        if tracked.event.is_set():
-            return disconnect
-        receiving = asyncio.ensure_future(receive())
-        closing = asyncio.ensure_future(tracked.event.wait())
-        done, _ = await asyncio.wait({receiving, closing}, return_when=asyncio.FIRST_COMPLETED)
-        if receiving in done:
-            closing.cancel()
-            return receiving.result()
-        receiving.cancel()
-        await _close(tracked, send)
-        return disconnect
-
-    return wrapped
-
-
-def _closing_send(tracked: _Tracked, send: Send) -> Send:
-    async def wrapped(message: Message) -> None:
-        kind = message["type"]
-        if tracked.closed:
-            return  # the connection was closed for maintenance; drop the rest
-        if tracked.event.is_set() and tracked.started:
-            await _close(tracked, send)
-            return
-        if kind in ("websocket.accept", "http.response.start"):
-            tracked.started = True
-        elif kind == "websocket.close" or (
-            kind == "http.response.body" and not message.get("more_body", False)
-        ):
-            tracked.closed = True
-        await send(message)
-
-    return wrapped
+    def _blocks(self, info: RequestInfo) -> bool:
+        decision, _ = self.service.judge(info)
+        return decision.action is Action.BLOCK
 
 
 def _is_async(function: object) -> bool:
@@ -349,55 +277,3 @@ def _event_stream(scope: Scope) -> bool:
         if header[0] == b"accept" and b"text/event-stream" in header[1]:
             return True
     return False
-
-
-def _raw_headers(response: Response) -> list[tuple[bytes, bytes]]:
-    return encode_headers(response.headers)
-
-
-async def _send(response: Response, send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": response.status,
-            "headers": _raw_headers(response),
-        }
-    )
-    await send({"type": "http.response.body", "body": response.body})
-
-
-def _adding_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
-    raw = encode_headers(extra)
-
-    async def wrapped(message: Message) -> None:
-        if message["type"] in ("http.response.start", "websocket.accept"):
-            message = dict(message)
-            message["headers"] = [*message.get("headers", ()), *raw]
-        await send(message)
-
-    return wrapped
-
-
-class _Disconnected(Exception):
-    """The client went away before its body was complete."""
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """At most ``limit`` bytes; ``None`` as soon as the body exceeds it.
-
-    Raises ``_Disconnected`` when the client leaves mid-body: a partial
-    body must never be applied, even if it happens to parse.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

@@ -155,7 +155,7 @@ class MaintenanceMiddleware:
         if decision.action is Action.BLOCK:
             return self._blocked(info, decision)
         response: _Response = self.get_response(request)
-        for name, value in service.extra_headers(decision):
+        for name, value in service.answers.extra_headers(decision):
             response[name] = value
         return response
 

@@ -30,6 +30,7 @@ from werkzeug.routing import Rule
 from maintguard.adapters.routes import add_route_rules, declared_operation, operation
 from maintguard.adapters.wsgi import MaintenanceMiddleware
 from maintguard.core.decision import RequestInfo
+from maintguard.core.judge import log_resolver_failure
 from maintguard.exceptions import ConfigurationError
 from maintguard.service import MaintenanceService
 
@@ -147,7 +148,7 @@ class SessionAdmin:
                 session = app.session_interface.open_session(app, app.request_class(environ))
                 return session is not None and bool(self.predicate(session))
         except Exception as exc:  # a broken session backend must not 500 the request
-            MaintenanceService.log_resolver_failure(exc)
+            log_resolver_failure(exc)
             return False
 
 

@@ -113,7 +113,7 @@ class MaintenanceMiddleware:
             return self._send(answers.with_retry_after(response), start_response)
         if decision.action is Action.SIMULATE:
             service.record(info, decision)
-        extra = service.extra_headers(decision)
+        extra = service.answers.extra_headers(decision)
         if not extra:
             if key is not None and decision.admin is None:
                 answers.remember(key, Verdict.of(decision))
@@ -130,9 +130,9 @@ class MaintenanceMiddleware:
         change the answer's headers (see ``BlockedResponder.verdicts``)."""
         service = self.service
         return not (
-            (service.tokens and "HTTP_AUTHORIZATION" in environ)
-            or (service.signer is not None and "HTTP_COOKIE" in environ)
-            or (service.cors_origins and "HTTP_ORIGIN" in environ)
+            (service.decider.tokens and "HTTP_AUTHORIZATION" in environ)
+            or (service.bypass.signer is not None and "HTTP_COOKIE" in environ)
+            or (service.settings.cors_origins and "HTTP_ORIGIN" in environ)
             # Preflights are judged by a header outside the key: never remembered.
             or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
         )

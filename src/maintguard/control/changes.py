@@ -1,21 +1,21 @@
 """Changes to the maintenance state, made by the process that asks for them.
 
-Every change is a compare-and-set on the state's version, retried when the
-caller did not pin a version. The process that wins applies the new state to
-its own snapshot at once, logs it, notifies listeners and starts the side
-effects. ``ChangesMixin`` holds these methods for ``MaintenanceService``.
+``Changes`` validates what the caller asks, builds the new state and hands it
+to the ``StateWriter`` (compare-and-set, snapshot, log, events); when a
+maintenance starts, it runs the side effects in this process.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
 
 import attrs
 
 from maintguard import logs
+from maintguard.config import Settings
+from maintguard.control.status import MaintenanceStatus
 from maintguard.control.validation import (
     validate_actor,
     validate_duration,
@@ -25,33 +25,32 @@ from maintguard.control.validation import (
     validate_operations,
     validate_reason,
 )
+from maintguard.control.writer import StateWriter
 from maintguard.core.state import AuditRecord, MaintenanceState, Mode, ScheduledWindow, utcnow
-from maintguard.effects.events import EventDispatcher, EventKind, MaintenanceEvent
+from maintguard.effects.events import EventKind, MaintenanceEvent
 from maintguard.effects.runner import SideEffects
 from maintguard.exceptions import ConflictError, CorruptStateError, StoreError, ValidationError
-from maintguard.settings import Settings
-from maintguard.stores import StateStore
-from maintguard.stores.snapshot import Snapshot, View
-
-if TYPE_CHECKING:
-    from maintguard.control.status import MaintenanceStatus
-
-logger = logging.getLogger("maintguard")
-
-#: How often a last-writer-wins change retries its compare-and-set.
-_RETRIES = 50
+from maintguard.stores.snapshot import View
 
 
-class ChangesMixin:
-    """enable / emergency / disable / schedule, and the window housekeeping."""
+class Changes:
+    """enable / emergency / disable / schedule, and the window transitions.
 
-    store: StateStore
-    settings: Settings
-    snapshot: Snapshot
-    events: EventDispatcher
-    effects: SideEffects
-    #: Provided by ``MaintenanceService``.
-    get_maintenance_status: Callable[[], MaintenanceStatus]
+    ``status`` gives the status to answer with after a change; the side
+    effects of a start run through ``effects`` in this process.
+    """
+
+    def __init__(
+        self,
+        writer: StateWriter,
+        effects: SideEffects,
+        settings: Settings,
+        status: Callable[[], MaintenanceStatus],
+    ) -> None:
+        self.writer = writer
+        self.effects = effects
+        self.settings = settings
+        self.status = status
 
     def enable_maintenance(
         self,
@@ -112,9 +111,9 @@ class ChangesMixin:
                 progress=current.progress if same else {},
             )
 
-        before, after = self._change("enable", actor, build, expected_version, reason)
+        before, after = self.writer.change("enable", actor, build, expected_version, reason)
         self._announce(before, after, actor)
-        return self.get_maintenance_status()
+        return self.status()
 
     def enable_emergency(
         self,
@@ -158,7 +157,7 @@ class ChangesMixin:
                 progress=current.progress if same else {},
             )
 
-        before, after = self._change("emergency", actor, build, expected_version, reason)
+        before, after = self.writer.change("emergency", actor, build, expected_version, reason)
         self._announce(
             before,
             after,
@@ -167,7 +166,7 @@ class ChangesMixin:
             grace=grace or 0.0,
             background=background,
         )
-        return self.get_maintenance_status()
+        return self.status()
 
     def disable_maintenance(
         self,
@@ -193,24 +192,25 @@ class ChangesMixin:
             )
 
         try:
-            before, after = self._change("disable", actor, build, expected_version, "")
+            before, after = self.writer.change("disable", actor, build, expected_version, "")
         except CorruptStateError:
             if not force:
                 raise
             before, after = self._repair(actor)
         self._announce(before, after, actor)
-        return self.get_maintenance_status()
+        return self.status()
 
     def _repair(self, actor: str) -> tuple[MaintenanceState, MaintenanceState]:
         """``disable --force`` over a stored value nobody can read: overwrite
         it with "off", at a version above any the audit trail has seen."""
-        overwrite = getattr(self.store, "overwrite", None)
+        overwrite = getattr(self.writer.store, "overwrite", None)
         if overwrite is None:
             raise StoreError(
-                f"the {self.store.name} store cannot overwrite a corrupt state; repair it by hand"
+                f"the {self.writer.store.name} store cannot overwrite a corrupt state; "
+                "repair it by hand"
             )
         try:
-            latest = self.store.read_audit(1)
+            latest = self.writer.store.read_audit(1)
         except CorruptStateError:
             latest = []
         version = (latest[0].version if latest else 0) + 1
@@ -225,7 +225,7 @@ class ChangesMixin:
             version=version,
         )
         overwrite(repaired, record)
-        self.snapshot.apply(repaired)
+        self.writer.snapshot.apply(repaired)
         logs.maintenance("Corrupt maintenance state replaced", level=logging.WARNING, admin=actor)
         return MaintenanceState(active=True), repaired
 
@@ -259,8 +259,8 @@ class ChangesMixin:
         def build(current: MaintenanceState) -> MaintenanceState:
             return attrs.evolve(current, window=window)
 
-        _, after = self._change("schedule", actor, build, expected_version, reason)
-        self.events.emit(MaintenanceEvent(EventKind.WINDOW_UPCOMING, after, actor, now))
+        _, after = self.writer.change("schedule", actor, build, expected_version, reason)
+        self.writer.events.emit(MaintenanceEvent(EventKind.WINDOW_UPCOMING, after, actor, now))
         logs.maintenance(
             "Maintenance scheduled",
             reason=reason,
@@ -268,7 +268,7 @@ class ChangesMixin:
             starts_at=window.to_dict()["starts_at"],
             ends_at=window.to_dict()["ends_at"],
         )
-        return self.get_maintenance_status()
+        return self.status()
 
     def cancel_schedule(
         self, cancelled_by: str | None = None, *, expected_version: int | None = None
@@ -280,57 +280,10 @@ class ChangesMixin:
                 return None
             return attrs.evolve(current, window=None)
 
-        before, after = self._change("cancel_schedule", actor, build, expected_version, "")
+        before, after = self.writer.change("cancel_schedule", actor, build, expected_version, "")
         if before.version != after.version:
             logs.maintenance("Scheduled maintenance cancelled", admin=actor)
-        return self.get_maintenance_status()
-
-    def _change(
-        self,
-        action: str,
-        actor: str,
-        build: Callable[[MaintenanceState], MaintenanceState | None],
-        expected_version: int | None,
-        reason: str,
-        details: dict[str, Any] | None = None,
-    ) -> tuple[MaintenanceState, MaintenanceState]:
-        """Compare-and-set loop. Returns (stored before, stored after); both
-        the effective state when there was nothing to change."""
-        if expected_version is not None and (
-            isinstance(expected_version, bool) or not isinstance(expected_version, int)
-        ):
-            raise ValidationError("expected_version must be an integer", "expected_version")
-        for _ in range(_RETRIES):
-            stored = self.store.load()
-            now = utcnow()
-            current = stored.effective(now)
-            if expected_version is not None and stored.version != expected_version:
-                raise ConflictError(
-                    f"the state is at version {stored.version}, not {expected_version}",
-                    stored.version,
-                )
-            built = build(current)
-            if built is None:  # nothing to change: nothing to announce
-                self.snapshot.apply(stored)
-                return current, current
-            new = attrs.evolve(built, version=stored.version + 1, updated_at=now, updated_by=actor)
-            record = AuditRecord(
-                at=now,
-                actor=actor,
-                action=action,
-                mode=new.mode if new.active else None,
-                reason=reason,
-                version=new.version,
-                details=details or {},
-            )
-            if self.store.compare_and_set(stored.version, new, record):
-                self.snapshot.apply(new)
-                # Announce against what was *stored*: a window this change
-                # materialises is a start, with its side effects.
-                return stored, new
-            if expected_version is not None:
-                raise ConflictError("the state changed meanwhile", self.store.load().version)
-        raise StoreError(f"could not apply {action!r}: the state kept changing")
+        return self.status()
 
     def _announce(
         self,
@@ -342,46 +295,13 @@ class ChangesMixin:
         grace: float = 0.0,
         background: bool = True,
     ) -> None:
-        """Log, notify and start side effects for a change this process made."""
-        now = utcnow()
-        if before.version == after.version:
-            return
-        if after.active and (
-            not before.active
-            or after.mode is not before.mode
-            or after.started_at != before.started_at  # a new maintenance (a window)
-        ):
-            if after.mode is Mode.EMERGENCY:
-                logs.maintenance(
-                    "Emergency maintenance activated",
-                    level=logging.WARNING,
-                    tag="EMERGENCY",
-                    reason=after.reason,
-                    admin=actor,
-                )
-                self.events.emit(MaintenanceEvent(EventKind.EMERGENCY, after, actor, now))
-            else:
-                logs.maintenance(
-                    "Maintenance mode activated",
-                    reason=after.reason,
-                    admin=actor,
-                    mode=after.mode.value,
-                )
-                self.events.emit(MaintenanceEvent(EventKind.ACTIVATED, after, actor, now))
+        """Announce a change this process made and run a start's side effects."""
+        if self.writer.announce(before, after, actor):
             self.effects.start(
                 after, terminate_jobs=terminate_jobs, grace=grace, background=background
             )
-        elif before.active and not after.active:
-            started = before.started_at or now
-            logs.maintenance(
-                "Maintenance mode deactivated", duration=_human(now - started), admin=actor
-            )
-            self.events.emit(MaintenanceEvent(EventKind.DEACTIVATED, after, actor, now))
-        elif after.active:
-            logs.maintenance("Maintenance updated", reason=after.reason, admin=actor)
-            self.events.emit(MaintenanceEvent(EventKind.UPDATED, after, actor, now))
 
-    def _claim_transition(self, view: View) -> None:
+    def claim_transition(self, view: View) -> None:
         """Write a window's start or end (or an ``ends_at``) into the store, once.
 
         Every worker already acts on the effective state; this makes the
@@ -411,18 +331,9 @@ class ChangesMixin:
             version=new.version,
         )
         try:
-            won = self.store.compare_and_set(stored.version, new, record)
+            won = self.writer.store.compare_and_set(stored.version, new, record)
         except StoreError:
             return
         if won:
-            self.snapshot.apply(new)
+            self.writer.snapshot.apply(new)
             self._announce(stored, new, "schedule")
-
-
-def _human(delta: timedelta) -> str:
-    seconds = max(int(delta.total_seconds()), 0)
-    if seconds < 120:
-        return f"{seconds} seconds"
-    if seconds < 7200:
-        return f"{seconds // 60} minutes"
-    return f"{seconds // 3600} hours {seconds % 3600 // 60} minutes"

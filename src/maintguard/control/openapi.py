@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 description of the control API.
 
 Kept true by the test suite, which fuzzes the running API from this
-document (schemathesis) and checks every answer against it.
+document (schemathesis) and checks every answer against it. The shared
+schemas and the response helpers live in
+:mod:`maintguard.control.openapi_schemas`; this module lays out the paths.
 """
 
 from __future__ import annotations
@@ -9,158 +11,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from maintguard.core.operations import OperationType
-
-_TIME = {"type": "string", "format": "date-time"}
-_FUTURE = {
-    "type": "string",
-    "format": "date-time",
-    "description": "in the future (within a year), with an explicit UTC offset",
-}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 2592000}
-_GRACE = {"type": "number", "minimum": 0, "maximum": 2592000}
-_REASON = {"type": "string", "minLength": 1, "maxLength": 500}
-_MESSAGE = {"type": "string", "minLength": 1, "maxLength": 2000}
-_MODE = {"type": "string", "enum": ["normal", "emergency", "test"]}
-_VERSION = {"type": "integer", "minimum": 0}
-
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {"type": "string"},
-        "field": {"type": ["string", "null"]},
-        "current_version": {"type": "integer"},
-    },
-}
-
-_STATUS = {
-    "type": "object",
-    "required": [
-        "is_active",
-        "mode",
-        "reason",
-        "message",
-        "estimated_duration",
-        "started_at",
-        "estimated_completion",
-        "ends_at",
-        "blocked_operations",
-        "active_jobs_count",
-        "upcoming",
-        "store",
-        "version",
-    ],
-    "properties": {
-        "is_active": {"type": "boolean"},
-        "mode": _MODE,
-        "reason": {"type": ["string", "null"]},
-        "message": {"type": ["string", "null"]},
-        "estimated_duration": {"type": ["number", "null"]},
-        "started_at": _NULLABLE_TIME,
-        "estimated_completion": _NULLABLE_TIME,
-        "ends_at": _NULLABLE_TIME,
-        "blocked_operations": {"type": "array", "items": {"type": "string"}},
-        "active_jobs_count": {"type": "integer", "minimum": 0},
-        "upcoming": {
-            "type": ["object", "null"],
-            "properties": {
-                "reason": {"type": "string"},
-                "message": {"type": "string"},
-                "mode": _MODE,
-                "starts_at": _TIME,
-                "ends_at": _NULLABLE_TIME,
-            },
-        },
-        "store": {"type": "string"},
-        "version": _VERSION,
-        "enabled_by": {"type": ["string", "null"]},
-        "operations": {"type": ["array", "null"], "items": {"type": "string"}},
-        "progress": {"type": "object"},
-        "override": {"type": ["string", "null"]},
-    },
-}
-
-
-_HEALTH = {
-    "type": "object",
-    "required": ["status", "components"],
-    "properties": {
-        "status": {"type": "string", "enum": ["ok", "degraded"]},
-        "components": {"type": "object"},
-    },
-}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    text = {
-        400: "invalid input (the body names the field)",
-        401: "missing or invalid bearer token",
-        404: "not available",
-        405: "method not allowed",
-        409: "version conflict, or an emergency that needs force",
-        413: "body too large",
-        415: "unsupported content type",
-        503: "the state store is unavailable",
-    }
-    answers = {str(code): _json(_ERROR, text[code]) for code in codes}
-    for code, header, meaning in (
-        (
-            "401",
-            "WWW-Authenticate",
-            'Bearer realm="maintguard" (with error="invalid_token" when a token was sent)',
-        ),
-        ("405", "Allow", "the methods this path serves"),
-    ):
-        if code in answers:
-            answers[code]["headers"] = {
-                header: {"description": meaning, "required": True, "schema": {"type": "string"}}
-            }
-    return answers
-
-
-_BODY_TYPES = (
-    "A JSON object. Sent as application/json, without a Content-Type, or as "
-    "application/x-www-form-urlencoded (curl's default) when the body is a JSON object; "
-    "any other type is 415. A field may not be null: leave it out instead."
+from maintguard.control.openapi_schemas import (
+    EMERGENCY_RULE,
+    FUTURE,
+    GRACE,
+    HEALTH,
+    MESSAGE,
+    MODE,
+    NULLABLE_TIME,
+    REASON,
+    SECONDS,
+    SECURED,
+    STATUS,
+    TIME,
+    VERSION,
+    WRITE_ERRORS,
+    answer,
+    errors,
+    request_body,
 )
-
-
-def _body(
-    properties: dict[str, Any],
-    required: list[str],
-    optional: bool = False,
-    **rules: dict[str, Any],
-) -> dict[str, Any]:
-    schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": required,
-        "properties": properties,
-        **rules,
-    }
-    return {
-        "required": not optional,
-        "description": _BODY_TYPES,
-        "content": {"application/json": {"schema": schema}},
-    }
-
-
-#: An emergency never ends by itself and blocks everything: ``enable`` with
-#: mode emergency takes neither an end nor a list of operations.
-_EMERGENCY_RULE: dict[str, Any] = {
-    "if": {"required": ["mode"], "properties": {"mode": {"const": "emergency"}}},
-    "then": {"not": {"anyOf": [{"required": ["ends_at"]}, {"required": ["operations"]}]}},
-}
-
-
-_WRITE_ERRORS = (400, 401, 405, 409, 413, 415, 503)
-_SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+from maintguard.core.operations import OperationType
 
 
 def openapi_document(
@@ -178,13 +48,13 @@ def openapi_document(
         "items": {"type": "string", "enum": list(operation_types)},
         "minItems": 1,
     }
-    status_ok = _json(_STATUS, "the maintenance status")
+    status_ok = answer(STATUS, "the maintenance status")
     paths: dict[str, Any] = {
         f"{prefix}/status": {
             "get": {
                 "summary": "Current maintenance status (from the local snapshot, no I/O)",
                 "operationId": "getStatus",
-                "responses": {"200": status_ok, **_errors(405)},
+                "responses": {"200": status_ok, **errors(405)},
             }
         },
         f"{prefix}/blocked-operations": {
@@ -192,7 +62,7 @@ def openapi_document(
                 "summary": "Operation types the current maintenance blocks, with attempt counts",
                 "operationId": "getBlockedOperations",
                 "responses": {
-                    "200": _json(
+                    "200": answer(
                         {
                             "type": "object",
                             "required": ["blocked_operations"],
@@ -210,7 +80,7 @@ def openapi_document(
                                         "properties": {
                                             "operation_type": {"type": "string"},
                                             "description": {"type": "string"},
-                                            "blocked_since": _NULLABLE_TIME,
+                                            "blocked_since": NULLABLE_TIME,
                                             "attempt_count": {"type": "integer", "minimum": 0},
                                         },
                                     },
@@ -219,7 +89,7 @@ def openapi_document(
                         },
                         "blocked operation types",
                     ),
-                    **_errors(405),
+                    **errors(405),
                 },
             }
         },
@@ -237,13 +107,13 @@ def openapi_document(
                     }
                 ],
                 "responses": {
-                    "200": _json(
-                        _HEALTH,
+                    "200": answer(
+                        HEALTH,
                         "ok, or degraded (still 200 so that a load "
                         "balancer never drops every server over a store blip)",
                     ),
-                    "503": _json(_HEALTH, "degraded (only with strict=1)"),
-                    **_errors(405),
+                    "503": answer(HEALTH, "degraded (only with strict=1)"),
+                    **errors(405),
                 },
             }
         },
@@ -251,32 +121,32 @@ def openapi_document(
             "get": {
                 "summary": "This document",
                 "operationId": "getOpenAPI",
-                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1"), **_errors(405)},
+                "responses": {"200": answer({"type": "object"}, "OpenAPI 3.1"), **errors(405)},
             }
         },
         f"{prefix}/enable": {
             "post": {
                 "summary": "Enable (or update) maintenance",
                 "operationId": "enable",
-                "security": _SECURED,
-                "requestBody": _body(
+                "security": SECURED,
+                "requestBody": request_body(
                     {
-                        "reason": _REASON,
-                        "duration": _SECONDS,
-                        "mode": _MODE,
-                        "message": _MESSAGE,
-                        "ends_at": _FUTURE,
+                        "reason": REASON,
+                        "duration": SECONDS,
+                        "mode": MODE,
+                        "message": MESSAGE,
+                        "ends_at": FUTURE,
                         "operations": operations,
-                        "expected_version": _VERSION,
+                        "expected_version": VERSION,
                         "force": {"type": "boolean"},
                     },
                     ["reason"],
-                    **_EMERGENCY_RULE,
+                    **EMERGENCY_RULE,
                 ),
                 "responses": {
                     "200": status_ok,
-                    "202": _json(_STATUS, "emergency accepted; side effects run in the background"),
-                    **_errors(*_WRITE_ERRORS),
+                    "202": answer(STATUS, "emergency accepted; side effects run in the background"),
+                    **errors(*WRITE_ERRORS),
                 },
             }
         },
@@ -284,66 +154,66 @@ def openapi_document(
             "post": {
                 "summary": "Emergency maintenance: protection at once, sessions and jobs after",
                 "operationId": "emergency",
-                "security": _SECURED,
-                "requestBody": _body(
+                "security": SECURED,
+                "requestBody": request_body(
                     {
-                        "reason": _REASON,
-                        "message": _MESSAGE,
-                        "duration": _SECONDS,
+                        "reason": REASON,
+                        "message": MESSAGE,
+                        "duration": SECONDS,
                         "terminate_jobs": {"type": "boolean"},
-                        "grace_period": _GRACE,
-                        "expected_version": _VERSION,
+                        "grace_period": GRACE,
+                        "expected_version": VERSION,
                     },
                     ["reason"],
                 ),
-                "responses": {"202": _json(_STATUS, "accepted"), **_errors(*_WRITE_ERRORS)},
+                "responses": {"202": answer(STATUS, "accepted"), **errors(*WRITE_ERRORS)},
             }
         },
         f"{prefix}/disable": {
             "post": {
                 "summary": "Disable maintenance (a no-op when it is off)",
                 "operationId": "disable",
-                "security": _SECURED,
-                "requestBody": _body(
-                    {"expected_version": _VERSION, "force": {"type": "boolean"}},
+                "security": SECURED,
+                "requestBody": request_body(
+                    {"expected_version": VERSION, "force": {"type": "boolean"}},
                     [],
                     optional=True,
                 ),
-                "responses": {"200": status_ok, **_errors(*_WRITE_ERRORS)},
+                "responses": {"200": status_ok, **errors(*WRITE_ERRORS)},
             }
         },
         f"{prefix}/schedule": {
             "post": {
                 "summary": "Schedule a maintenance window",
                 "operationId": "schedule",
-                "security": _SECURED,
-                "requestBody": _body(
+                "security": SECURED,
+                "requestBody": request_body(
                     {
-                        "reason": _REASON,
-                        "starts_at": _FUTURE,
-                        "ends_at": _FUTURE,
-                        "mode": _MODE,
-                        "message": _MESSAGE,
+                        "reason": REASON,
+                        "starts_at": FUTURE,
+                        "ends_at": FUTURE,
+                        "mode": MODE,
+                        "message": MESSAGE,
                         "operations": operations,
-                        "expected_version": _VERSION,
+                        "expected_version": VERSION,
                     },
                     ["reason", "starts_at"],
                 ),
-                "responses": {"200": status_ok, **_errors(*_WRITE_ERRORS)},
+                "responses": {"200": status_ok, **errors(*WRITE_ERRORS)},
             },
             "delete": {
                 "summary": "Cancel the scheduled window",
                 "operationId": "cancelSchedule",
-                "security": _SECURED,
-                "requestBody": _body({"expected_version": _VERSION}, [], optional=True),
-                "responses": {"200": status_ok, **_errors(*_WRITE_ERRORS)},
+                "security": SECURED,
+                "requestBody": request_body({"expected_version": VERSION}, [], optional=True),
+                "responses": {"200": status_ok, **errors(*WRITE_ERRORS)},
             },
         },
         f"{prefix}/audit": {
             "get": {
                 "summary": "The audit trail, newest first",
                 "operationId": "getAudit",
-                "security": _SECURED,
+                "security": SECURED,
                 "parameters": [
                     {
                         "name": "limit",
@@ -353,7 +223,7 @@ def openapi_document(
                     }
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": answer(
                         {
                             "type": "object",
                             "required": ["records"],
@@ -371,12 +241,12 @@ def openapi_document(
                                             "version",
                                         ],
                                         "properties": {
-                                            "at": _TIME,
+                                            "at": TIME,
                                             "actor": {"type": "string"},
                                             "action": {"type": "string"},
                                             "mode": {"type": ["string", "null"]},
                                             "reason": {"type": "string"},
-                                            "version": _VERSION,
+                                            "version": VERSION,
                                             "details": {"type": "object"},
                                         },
                                     },
@@ -385,7 +255,7 @@ def openapi_document(
                         },
                         "audit records",
                     ),
-                    **_errors(400, 401, 405, 503),
+                    **errors(400, 401, 405, 503),
                 },
             }
         },
@@ -393,22 +263,22 @@ def openapi_document(
             "get": {
                 "summary": "Test-mode report: would-be-blocked counts with sample paths",
                 "operationId": "getReport",
-                "security": _SECURED,
+                "security": SECURED,
                 "responses": {
-                    "200": _json(
+                    "200": answer(
                         {
                             "type": "object",
                             "required": ["mode", "is_active", "operations"],
                             "properties": {
                                 "mode": {"type": ["string", "null"]},
                                 "is_active": {"type": "boolean"},
-                                "started_at": _NULLABLE_TIME,
+                                "started_at": NULLABLE_TIME,
                                 "operations": {"type": "array", "items": {"type": "object"}},
                             },
                         },
                         "report",
                     ),
-                    **_errors(401, 405, 503),
+                    **errors(401, 405, 503),
                 },
             }
         },
@@ -416,18 +286,18 @@ def openapi_document(
             "post": {
                 "summary": "Set the signed admin bypass cookie for the current maintenance",
                 "operationId": "bypass",
-                "security": _SECURED,
-                "requestBody": _body({}, [], optional=True),
+                "security": SECURED,
+                "requestBody": request_body({}, [], optional=True),
                 "responses": {
-                    "200": _json(
+                    "200": answer(
                         {
                             "type": "object",
                             "required": ["cookie", "expires_at"],
-                            "properties": {"cookie": {"type": "string"}, "expires_at": _TIME},
+                            "properties": {"cookie": {"type": "string"}, "expires_at": TIME},
                         },
                         "cookie set",
                     ),
-                    **_errors(400, 401, 404, 405, 409, 413, 415, 503),
+                    **errors(400, 401, 404, 405, 409, 413, 415, 503),
                 },
             }
         },

@@ -21,7 +21,7 @@ import enum
 from collections.abc import Collection
 
 from maintguard.core.operations import EXEMPT_TYPES, OperationType
-from maintguard.core.state import Mode
+from maintguard.core.state import MaintenanceState, Mode
 from maintguard.exceptions import ConfigurationError
 
 #: Methods that do not change anything by HTTP semantics.
@@ -112,3 +112,14 @@ def is_blocked_operation(
     An unknown mode or operation type raises ``ConfigurationError``.
     """
     return outcome(operation, mode, method) is Outcome.BLOCKED
+
+
+def blocked_operations(state: MaintenanceState) -> tuple[OperationType, ...]:
+    """What ``state`` blocks for a write, as the status lists it (test mode
+    lists what it would block)."""
+    if not state.active:
+        return ()
+    policy_mode = Mode.NORMAL if state.mode is Mode.TEST else state.mode
+    return tuple(
+        op for op in OperationType.all() if policy_blocks(op, policy_mode, "POST", state.operations)
+    )

@@ -10,24 +10,47 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import attrs
 
 from maintguard import logs
 from maintguard.core.state import MaintenanceState, Mode
 
-if TYPE_CHECKING:
-    from maintguard.service import MaintenanceService
-
 logger = logging.getLogger("maintguard")
+
+
+class ProgressRecorder(Protocol):
+    """Writes a change to the state (``StateWriter.change``): used to show the
+    side effects' progress in the status."""
+
+    def change(
+        self,
+        action: str,
+        actor: str,
+        build: Callable[[MaintenanceState], MaintenanceState | None],
+        expected_version: int | None,
+        reason: str,
+        details: dict[str, Any] | None = None,
+    ) -> tuple[MaintenanceState, MaintenanceState]: ...
 
 
 class SideEffects:
     """Runs and tracks the side effects of this process's changes."""
 
-    def __init__(self, service: MaintenanceService) -> None:
-        self._service = service
+    def __init__(
+        self,
+        session_invalidator: Any,
+        job_terminator: Any,
+        *,
+        session_cleanup: bool,
+        recorder: ProgressRecorder,
+    ) -> None:
+        self.session_invalidator = session_invalidator
+        self.job_terminator = job_terminator
+        self._session_cleanup = session_cleanup
+        self._recorder = recorder
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.last_outcome: dict[str, Any] = {}
@@ -36,11 +59,8 @@ class SideEffects:
     def start(
         self, state: MaintenanceState, *, terminate_jobs: bool, grace: float, background: bool
     ) -> None:
-        service = self._service
-        sessions = service.session_invalidator is not None and service.settings.session_cleanup
-        jobs = (
-            terminate_jobs and state.mode is Mode.EMERGENCY and service.job_terminator is not None
-        )
+        sessions = self.session_invalidator is not None and self._session_cleanup
+        jobs = terminate_jobs and state.mode is Mode.EMERGENCY and self.job_terminator is not None
         if not sessions and not jobs:
             return
         if not background:
@@ -77,7 +97,7 @@ class SideEffects:
         self._record(state, outcome)
 
     def _sessions(self, state: MaintenanceState, tag: str) -> dict[str, Any]:
-        invalidator = self._service.session_invalidator
+        invalidator = self.session_invalidator
         dry_run = state.mode is Mode.TEST
         try:
             report = invalidator.invalidate(keep_admins=True, dry_run=dry_run)
@@ -99,7 +119,7 @@ class SideEffects:
         }
 
     def _jobs(self, grace: float) -> dict[str, Any]:
-        terminator = self._service.job_terminator
+        terminator = self.job_terminator
         try:
             stopped = int(terminator.terminate_all_jobs(grace))
         except Exception as exc:
@@ -125,7 +145,7 @@ class SideEffects:
             return attrs.evolve(current, progress={**current.progress, **outcome})
 
         try:
-            self._service._change("progress", "maintguard", build, None, state.reason, outcome)
+            self._recorder.change("progress", "maintguard", build, None, state.reason, outcome)
         except Exception as exc:
             logger.warning(
                 "[MAINTENANCE] Could not record side-effect progress: error=%s",

@@ -1,130 +1,41 @@
 """The Redis store: state as JSON, audit as a capped stream, changes by pub/sub.
 
-Keys (``{prefix}`` is ``key_prefix``, default ``maintguard``):
-
-- ``{prefix}:state`` — the state, ``MaintenanceState.to_dict()`` as JSON;
-- ``{prefix}:audit`` — a stream of audit records, trimmed to about
-  ``audit_limit`` entries (``MAXLEN ~`` keeps at least that many);
-- ``{prefix}:changes`` — the pub/sub channel a change publishes its version on;
-- ``{prefix}:attempts:{epoch}`` — one hash per epoch holding its counters;
-  each expires on its own ``ATTEMPTS_TTL`` after its last write.
-
 A compare-and-set is one Lua script (check, write, audit, publish), so it is
 atomic and costs one round trip. Every command runs with the store's timeout
 and no client-side retry: a retried compare-and-set could report a lost race
-for a change that in fact went through.
+for a change that in fact went through. The key layout and the scripts are in
+``layout``, client building in ``client``, the change listener in
+``subscription``.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
-import random
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import redis
+
 from maintguard.core.state import AuditRecord, MaintenanceState
-from maintguard.exceptions import (
-    ConfigurationError,
-    CorruptStateError,
-    MissingExtraError,
-    StoreError,
-)
+from maintguard.exceptions import ConfigurationError, CorruptStateError, StoreError
 from maintguard.logs import redact
 from maintguard.stores.base import AUDIT_LIMIT, SAMPLE_LIMIT, AttemptBatch, AttemptCounts
-
-try:
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-    from redis.sentinel import Sentinel
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise MissingExtraError("redis", "redis") from exc
-
-logger = logging.getLogger("maintguard")
-
-#: Counters of a maintenance outlive their last write by this long, so the
-#: hash of a maintenance nobody reports on any more goes away on its own.
-ATTEMPTS_TTL = 30 * 24 * 3600
-#: Marker the scripts put in an error reply about a stored value they cannot read.
-_CORRUPT = "MAINTGUARD_CORRUPT"
-
-_CAS_SCRIPT = """
-local raw = redis.call('GET', KEYS[1])
-local current = 0
-if raw then
-  local ok, decoded = pcall(cjson.decode, raw)
-  if not ok or type(decoded) ~= 'table' or type(decoded['version']) ~= 'number' then
-    return redis.error_reply('MAINTGUARD_CORRUPT stored state is not valid JSON with a version')
-  end
-  current = decoded['version']
-end
-if current ~= tonumber(ARGV[1]) then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'record', ARGV[3])
-redis.call('PUBLISH', ARGV[5], ARGV[6])
-return 1
-"""
-
-# ARGV: epoch, ttl, sample limit, then "n, (field, increment) * n" for the
-# counters, then "m, (field, JSON list of paths) * m" for the samples. KEYS[1]
-# is the epoch's own hash, so batches of different epochs never meet.
-_RECORD_SCRIPT = """
-local key = KEYS[1]
-local limit = tonumber(ARGV[3])
-local i = 4
-local n = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, n do
-  redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-n = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, n do
-  local field = ARGV[i]
-  local incoming = cjson.decode(ARGV[i + 1])
-  i = i + 2
-  local kept = {}
-  local raw = redis.call('HGET', key, field)
-  if raw then
-    kept = cjson.decode(raw)
-  end
-  local seen = {}
-  for _, path in ipairs(kept) do
-    seen[path] = true
-  end
-  for _, path in ipairs(incoming) do
-    if #kept >= limit then
-      break
-    end
-    if not seen[path] then
-      table.insert(kept, path)
-      seen[path] = true
-    end
-  end
-  if #kept > 0 then
-    redis.call('HSET', key, field, cjson.encode(kept))
-  end
-end
-redis.call('EXPIRE', key, ARGV[2])
-return 1
-"""
-
-
-def _text(value: object) -> str:
-    """A reply as text, whether or not the client decodes responses."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return str(value)
+from maintguard.stores.redis.client import _connection_options, _sentinel_client
+from maintguard.stores.redis.layout import (
+    _CAS_SCRIPT,
+    _CORRUPT,
+    _RECORD_SCRIPT,
+    ATTEMPTS_TTL,
+    Keys,
+    _json,
+    _text,
+)
+from maintguard.stores.redis.subscription import _Subscription
 
 
 class RedisStore:
@@ -156,10 +67,7 @@ class RedisStore:
         self._client = client
         self._timeout = timeout
         self._audit_limit = audit_limit
-        self._state_key = f"{key_prefix}:state"
-        self._audit_key = f"{key_prefix}:audit"
-        self._channel = f"{key_prefix}:changes"
-        self._attempts_key = f"{key_prefix}:attempts"
+        self._keys = Keys.for_prefix(key_prefix)
         kwargs = client.connection_pool.connection_kwargs
         password = kwargs.get("password")
         self._secrets = tuple(s for s in (*secrets, password) if s)
@@ -217,7 +125,7 @@ class RedisStore:
 
     def load(self) -> MaintenanceState:
         with self._errors("load"):
-            raw = self._client.get(self._state_key)
+            raw = self._client.get(self._keys.state)
         if raw is None:
             return MaintenanceState()
         return MaintenanceState.from_dict(_json(raw, "stored maintenance state"))
@@ -230,32 +138,32 @@ class RedisStore:
             json.dumps(state.to_dict()),
             json.dumps(record.to_dict()),
             self._audit_limit,
-            self._channel,
+            self._keys.channel,
             state.version,
         ]
         with self._errors("compare_and_set"):
-            result = self._cas(keys=[self._state_key, self._audit_key], args=args)
+            result = self._cas(keys=[self._keys.state, self._keys.audit], args=args)
         return bool(int(result))
 
     def overwrite(self, state: MaintenanceState, record: AuditRecord) -> None:
         """Replace the stored state whatever it holds (repairs a corrupt value)."""
         with self._errors("overwrite"):
             pipe = self._client.pipeline(transaction=True)
-            pipe.set(self._state_key, json.dumps(state.to_dict()))
+            pipe.set(self._keys.state, json.dumps(state.to_dict()))
             pipe.xadd(
-                self._audit_key,
+                self._keys.audit,
                 {"record": json.dumps(record.to_dict())},
                 maxlen=self._audit_limit,
                 approximate=True,
             )
-            pipe.publish(self._channel, state.version)
+            pipe.publish(self._keys.channel, state.version)
             pipe.execute()
 
     def read_audit(self, limit: int = 100) -> list[AuditRecord]:
         if limit <= 0:
             return []
         with self._errors("read_audit"):
-            entries: Any = self._client.xrevrange(self._audit_key, count=limit)
+            entries: Any = self._client.xrevrange(self._keys.audit, count=limit)
         records = []
         try:
             for _entry_id, fields in entries or ():
@@ -284,11 +192,11 @@ class RedisStore:
         for field, paths in samples:
             args += [field, paths]
         with self._errors("record_attempts"):
-            self._record(keys=[f"{self._attempts_key}:{batch.epoch}"], args=args)
+            self._record(keys=[self._keys.attempts_of(batch.epoch)], args=args)
 
     def read_attempts(self, epoch: str) -> AttemptCounts:
         with self._errors("read_attempts"):
-            raw = self._client.hgetall(f"{self._attempts_key}:{epoch}")
+            raw = self._client.hgetall(self._keys.attempts_of(epoch))
         blocked: dict[str, int] = {}
         simulated: dict[str, int] = {}
         samples: dict[str, list[str]] = {}
@@ -348,7 +256,7 @@ class RedisStore:
 
     @property
     def channel(self) -> str:
-        return self._channel
+        return self._keys.channel
 
     @property
     def timeout(self) -> float:
@@ -404,151 +312,3 @@ def _after_fork_in_child(ref: weakref.ref[RedisStore]) -> None:
     store = ref()
     if store is not None:
         store._after_fork()
-
-
-def _connection_options(timeout: float) -> dict[str, Any]:
-    return {
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
-        "retry": Retry(NoBackoff(), 0),
-    }
-
-
-def _sentinel_client(
-    url: str, timeout: float, service: str | None
-) -> tuple[redis.Redis, tuple[redis.ConnectionPool, ...]]:
-    """``redis+sentinel://[user:password@]host:port[,host:port…]/service/db``.
-
-    The credentials are the master's; sentinels are asked without them.
-    """
-    parts = urlsplit(url)
-    hosts_part = parts.netloc.rpartition("@")[2]
-    sentinels = []
-    for item in filter(None, hosts_part.split(",")):
-        host, _, port = item.rpartition(":") if ":" in item else (item, "", "26379")
-        try:
-            sentinels.append((host.strip("[]"), int(port)))
-        except ValueError:
-            raise ConfigurationError(f"invalid sentinel address {item!r} in store URL") from None
-    segments = [unquote(s) for s in parts.path.split("/") if s]
-    service = service or (segments[0] if segments else None)
-    if not sentinels or not service:
-        raise ConfigurationError(
-            "a sentinel URL needs hosts and a service name: "
-            "redis+sentinel://host:26379,host2:26379/service_name/0"
-        )
-    try:
-        db = int(segments[1]) if len(segments) > 1 else 0
-    except ValueError:
-        raise ConfigurationError("the sentinel URL's database must be a number") from None
-    options = _connection_options(timeout)
-    # redis-py leaves these two unannotated.
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
-        sentinels, sentinel_kwargs=dict(options), **options
-    )
-    master: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-        service,
-        db=db,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        ssl=parts.scheme.lower().startswith("rediss"),
-        **options,
-    )
-    return master, tuple(s.connection_pool for s in sentinel.sentinels)
-
-
-def _json(raw: object, what: str) -> Any:
-    if raw is None:
-        raise CorruptStateError(f"{what} is missing")
-    try:
-        return json.loads(raw if isinstance(raw, (str, bytes)) else str(raw))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CorruptStateError(f"{what} is not valid JSON: {exc}") from None
-
-
-class _Subscription:
-    """A daemon thread listening on the changes channel until stopped."""
-
-    #: Reconnect delays grow from the first to the last, doubling, with jitter.
-    BACKOFF = (0.1, 5.0)
-    #: A quiet connection is checked with a PING this often, so a half-open
-    #: socket (a peer that vanished) is noticed instead of waited on forever.
-    KEEPALIVE = 5.0
-    #: How long one wait for a message lasts; also bounds how long stop() takes.
-    POLL = 0.2
-
-    def __init__(self, store: RedisStore, on_change: Callable[[], None]) -> None:
-        self._store = store
-        self._on_change = on_change
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="maintguard-redis-subscriber", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(self.POLL + self._store.timeout + 1.0)
-
-    def _run(self) -> None:
-        delay = self.BACKOFF[0]
-        failing = False
-        while not self._stopped.is_set():
-            pubsub = self._store.client.pubsub()  # type: ignore[no-untyped-call]
-            try:
-                pubsub.subscribe(self._store.channel)
-                if failing:
-                    logger.info("maintguard: Redis change notifications restored")
-                failing = False
-                self._listen(pubsub)
-                delay = self.BACKOFF[0]
-            except Exception as exc:
-                # Whatever went wrong, the listener must live on: log, back off, retry.
-                if not failing:
-                    logger.warning(
-                        "maintguard: Redis change notifications lost, reconnecting: %s",
-                        self._store.describe_error("subscribe", exc),
-                    )
-                failing = True
-            finally:
-                _close_quietly(pubsub)
-            jitter = 0.5 + random.random()  # noqa: S311 - spreads reconnects, not a secret
-            self._stopped.wait(delay * jitter)
-            delay = min(delay * 2, self.BACKOFF[1])
-
-    def _listen(self, pubsub: Any) -> None:
-        last_heard = time.monotonic()
-        ping_sent: float | None = None
-        while not self._stopped.is_set():
-            message = pubsub.get_message(timeout=self.POLL)
-            now = time.monotonic()
-            if message is not None:
-                last_heard, ping_sent = now, None
-                # "subscribe" confirms the (re)subscription: anything published
-                # while we were away was missed, so report a possible change.
-                if message["type"] in ("message", "subscribe"):
-                    self._notify()
-            elif ping_sent is not None and now - ping_sent > self._store.timeout + self.POLL:
-                raise redis.ConnectionError("no answer to a keepalive PING")
-            elif ping_sent is None and now - last_heard > self.KEEPALIVE:
-                pubsub.ping()
-                ping_sent = now
-
-    def _notify(self) -> None:
-        try:
-            self._on_change()
-        except Exception:
-            logger.exception("maintguard: a change listener failed")
-
-
-def _close_quietly(pubsub: Any) -> None:
-    try:
-        pubsub.close()
-    except (redis.RedisError, OSError):
-        logger.debug("maintguard: closing a Redis subscription failed", exc_info=True)
-
-
-__all__ = ["RedisStore"]
