@@ -2,7 +2,7 @@
 """Set up and run maintguard's demo, tests and benchmarks with only Python.
 
     python3 dev.py demo    # the example Flask app behind maintguard on 127.0.0.1:8000
-    python3 dev.py test    # ruff, mypy --strict and the whole pytest suite
+    python3 dev.py test    # ruff, mypy --strict, the whole pytest suite, branch coverage
     python3 dev.py bench   # the benchmarks (ratios measured in one run)
 
 Each command creates ``.venv`` on first use and installs what it needs into
@@ -22,6 +22,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".maintguard-installed"
+#: Branch coverage of the pytest process, reported after the run (no threshold).
+COVERAGE = ("--cov=maintguard", "--cov-branch", "--cov-report=term:skip-covered")
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
@@ -54,10 +56,12 @@ def demo() -> None:
 
 def test() -> None:
     ensure_venv(("dev",))
-    run(BIN / "ruff", "check", "src", "tests", "examples", "benchmarks", "dev.py", "noxfile.py")
+    linted = ("src", "tests", "examples", "benchmarks", "dev.py", "noxfile.py")
+    run(BIN / "ruff", "check", *linted)
+    run(BIN / "ruff", "format", "--check", *linted)
     run(BIN / "mypy", "--strict", "src")
     env = dict(os.environ)
-    run(PYTHON, "-m", "pytest", *sys.argv[2:], env=env)
+    run(PYTHON, "-m", "pytest", *COVERAGE, *sys.argv[2:], env=env)
 
 
 def bench() -> None:

@@ -1,6 +1,6 @@
 """nox sessions: the steps of ``python dev.py test`` and ``dev.py bench``.
 
-    nox                 # tests: ruff, mypy --strict and pytest, as dev.py test
+    nox                 # tests: ruff, mypy --strict, pytest and coverage, as dev.py test
     nox -s lint         # ruff only
     nox -s typing       # mypy --strict only
     nox -s bench        # benchmarks/run.py (pass options after --)
@@ -19,6 +19,8 @@ nox.options.sessions = ["tests"]
 
 LINTED = ("src", "tests", "examples", "benchmarks", "dev.py", "noxfile.py")
 EXTRAS = ".[redis,sql,testing]"
+#: Branch coverage of the pytest process, reported after the run (no threshold).
+COVERAGE = ("--cov=maintguard", "--cov-branch", "--cov-report=term:skip-covered")
 
 
 def install(session: nox.Session, group: str) -> None:
@@ -29,6 +31,7 @@ def install(session: nox.Session, group: str) -> None:
 
 def run_lint(session: nox.Session) -> None:
     session.run("ruff", "check", *LINTED)
+    session.run("ruff", "format", "--check", *LINTED)
 
 
 def run_typing(session: nox.Session) -> None:
@@ -36,12 +39,12 @@ def run_typing(session: nox.Session) -> None:
 
 
 def run_pytest(session: nox.Session) -> None:
-    session.run("pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    session.run("pytest", *COVERAGE, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """ruff, mypy --strict and the whole pytest suite (as dev.py test)."""
+    """ruff, mypy --strict, the whole pytest suite and its branch coverage (as dev.py test)."""
     install(session, "dev")
     run_lint(session)
     run_typing(session)

@@ -334,28 +334,39 @@ def run(reps: int, n: int) -> dict[str, Any]:
             ("asgi", AsgiMiddleware, bare_asgi),
         ):
             for label, service, request in (
-                ("off", off, BLOCKED), ("on, blocked", on, BLOCKED), ("on, allowed", on, ALLOWED),
+                ("off", off, BLOCKED),
+                ("on, blocked", on, BLOCKED),
+                ("on, allowed", on, ALLOWED),
             ):
                 app = middleware(bare, service)  # type: ignore[arg-type]
                 batch = (
-                    wsgi_batch(app, *request) if kind == "wsgi"
-                    else asgi_batch(app, *request, loop)
+                    wsgi_batch(app, *request) if kind == "wsgi" else asgi_batch(app, *request, loop)
                 )
                 scenarios[f"{kind} maintguard {label}, {rules} rules"] = (batch, n)
         untracked = AsgiMiddleware(bare_asgi, off, track_event_streams=False)  # type: ignore[arg-type]
         scenarios[f"asgi maintguard off, no event-stream tracking, {rules} rules"] = (
-            asgi_batch(untracked, *BLOCKED, loop), n)
+            asgi_batch(untracked, *BLOCKED, loop),
+            n,
+        )
         classifier = OperationClassifier()
         add_rules(classifier, rules)
         scenarios[f"classify miss, {rules} rules"] = (
-            classify_batch(classifier, unique_paths(rules, True), "POST"), n)
+            classify_batch(classifier, unique_paths(rules, True), "POST"),
+            n,
+        )
         scenarios[f"classify miss, two readings, {rules} rules"] = (
-            classify_batch(classifier, unique_paths(rules, False), "POST"), n)
+            classify_batch(classifier, unique_paths(rules, False), "POST"),
+            n,
+        )
         hits = [f"/t{i % rules}/items/{i % 64}/edit" for i in range(64)]
         scenarios[f"classify hit, {rules} rules"] = (
-            classify_batch(classifier, (hits[i % 64] for i in range(10**9)), "POST"), n)
+            classify_batch(classifier, (hits[i % 64] for i in range(10**9)), "POST"),
+            n,
+        )
     scenarios["linear scan, 1000 regexes"] = (
-        scan_batch(rule_regexes(1000), "/dashboard/overview"), max(n // 100, 10))
+        scan_batch(rule_regexes(1000), "/dashboard/overview"),
+        max(n // 100, 10),
+    )
     results["seconds"] = measure(scenarios, reps)
     for service in services:
         service.close()
@@ -402,8 +413,11 @@ def report(results: dict[str, Any]) -> str:
             f"| {kind}: blocked < {limit:g} µs over bare, 10 rules | {_us(blocked)} µs | "
             f"{'yes' if blocked * 1e6 < limit else 'no'} |"
         )
-    for name in ("classify miss, 1000 rules", "classify miss, two readings, 1000 rules",
-                 "classify hit, 1000 rules"):
+    for name in (
+        "classify miss, 1000 rules",
+        "classify miss, two readings, 1000 rules",
+        "classify hit, 1000 rules",
+    ):
         lines.append(
             f"| {name} < 2 µs | {_us(s[name])} µs | {'yes' if s[name] * 1e6 < 2 else 'no'} |"
         )

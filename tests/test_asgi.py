@@ -241,14 +241,20 @@ async def test_oversized_body_is_refused_without_reading_it_all() -> None:
     service.close()
 
 
-async def test_a_body_cut_short_by_a_disconnect_changes_nothing(service: MaintenanceService) -> None:
+async def test_a_body_cut_short_by_a_disconnect_changes_nothing(
+    service: MaintenanceService,
+) -> None:
     """A client that leaves mid-body gets no change applied, even if the part parses."""
     scope = _scope(
-        "http", "/api/maintenance/enable", method="POST",
+        "http",
+        "/api/maintenance/enable",
+        method="POST",
         headers=[(b"authorization", f"Bearer {TOKEN}".encode())],
     )
     communicator = ApplicationCommunicator(MaintenanceMiddleware(echo_websocket, service), scope)
-    await communicator.send_input({"type": "http.request", "body": b'{"reason": "x"}', "more_body": True})
+    await communicator.send_input(
+        {"type": "http.request", "body": b'{"reason": "x"}', "more_body": True}
+    )
     await communicator.send_input({"type": "http.disconnect"})
     await communicator.wait(2)
     assert 0 == service.get_maintenance_status().version
@@ -285,7 +291,9 @@ async def test_repeated_accept_headers_do_not_poison_remembered_answers(
 
     async def call(*accepts: bytes) -> bytes:
         scope = _scope("http", "/upload", method="POST", headers=[(b"accept", a) for a in accepts])
-        communicator = ApplicationCommunicator(MaintenanceMiddleware(echo_websocket, service), scope)
+        communicator = ApplicationCommunicator(
+            MaintenanceMiddleware(echo_websocket, service), scope
+        )
         await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
         start = await communicator.receive_output(2)
         await communicator.receive_output(2)
@@ -331,7 +339,8 @@ async def test_the_host_bypass_cookie_works_on_secure_websockets() -> None:
     communicator = ApplicationCommunicator(MaintenanceMiddleware(echo_websocket, service), scope)
     await communicator.send_input({"type": "websocket.connect"})
     assert ("__Host-maintguard_bypass", "websocket.accept") == (
-        name, (await communicator.receive_output(2))["type"]
+        name,
+        (await communicator.receive_output(2))["type"],
     )
     await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
     await communicator.wait(2)

@@ -96,7 +96,9 @@ def test_lists_are_read_from_a_string_or_any_iterable() -> None:
     assert Settings(allowed_ips="10.0.0.0/8, 192.0.2.7") == Settings(
         allowed_ips=["10.0.0.0/8", "192.0.2.7"]
     )
-    assert ("10.0.0.0/8", "192.0.2.7") == Settings(allowed_ips=["10.0.0.0/8", "192.0.2.7"]).allowed_ips
+    assert ("10.0.0.0/8", "192.0.2.7") == Settings(
+        allowed_ips=["10.0.0.0/8", "192.0.2.7"]
+    ).allowed_ips
 
 
 def test_from_mapping_reads_a_framework_configuration() -> None:

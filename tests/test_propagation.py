@@ -83,8 +83,17 @@ def gunicorn_server(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, str]]
         pytest.skip("gunicorn is not installed")
     port = servers.free_port()
     process = subprocess.Popen(
-        [binary, "--preload", "--workers", "3", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "tests.gunicorn_app:application"],
+        [
+            binary,
+            "--preload",
+            "--workers",
+            "3",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "tests.gunicorn_app:application",
+        ],
         cwd=ROOT,
         env={"MAINTENANCE_STORE_URL": redis_url, "PATH": "/usr/bin:/bin"},
     )

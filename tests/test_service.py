@@ -613,7 +613,9 @@ def test_a_disable_that_changes_nothing_announces_nothing() -> None:
 def test_a_window_already_started_holds_when_the_previous_maintenance_ends() -> None:
     """ends_at of one maintenance passing inside a started window: still blocked."""
     service = MaintenanceService()
-    service.schedule_maintenance("Window", now() + timedelta(seconds=0.1), now() + timedelta(hours=1))
+    service.schedule_maintenance(
+        "Window", now() + timedelta(seconds=0.1), now() + timedelta(hours=1)
+    )
     service.enable_maintenance("Before the window", ends_at=now() + timedelta(seconds=0.2))
     service.snapshot.stop()
     time.sleep(0.25)

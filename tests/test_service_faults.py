@@ -72,14 +72,21 @@ def test_a_change_during_an_outage_fails_cleanly(own_redis: RedisServer) -> None
     client = WSGIClient(service)
     own_redis.stop()
     answer = client.request(
-        "POST", "/api/maintenance/enable", headers={"Authorization": "Bearer tok"},
+        "POST",
+        "/api/maintenance/enable",
+        headers={"Authorization": "Bearer tok"},
         body=b'{"reason": "x"}',
     )
-    assert (503, "the maintenance state store is unavailable") == (answer.status, answer.json()["error"])
+    assert (503, "the maintenance state store is unavailable") == (
+        answer.status,
+        answer.json()["error"],
+    )
     service.close()
 
 
-def test_cold_start_with_redis_down_waits_no_longer_than_the_timeout(own_redis: RedisServer) -> None:
+def test_cold_start_with_redis_down_waits_no_longer_than_the_timeout(
+    own_redis: RedisServer,
+) -> None:
     """A new worker with no state and no store serves at once (open), bounded."""
     own_redis.pause()
     try:

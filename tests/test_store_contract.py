@@ -179,7 +179,7 @@ def test_every_state_field_round_trips(store: StateStore) -> None:
         version=1,
         active=True,
         mode=Mode.TEST,
-        reason='Ünïcødé “quotes” \'single\' "double"\nsecond line\t✓ 🚧',
+        reason="Ünïcødé “quotes” 'single' \"double\"\nsecond line\t✓ 🚧",
         message="Back soon — <b>really</b>",
         started_at=T0,
         estimated_duration=5400.25,
@@ -204,8 +204,13 @@ def test_every_state_field_round_trips(store: StateStore) -> None:
 
 def test_audit_record_round_trips(store: StateStore) -> None:
     """An audit record comes back equal, details and all."""
-    sent = record(1, action="emergency", mode=Mode.EMERGENCY, reason="db\n“down”",
-                  details={"terminate_jobs": True, "grace_period": 30})
+    sent = record(
+        1,
+        action="emergency",
+        mode=Mode.EMERGENCY,
+        reason="db\n“down”",
+        details={"terminate_jobs": True, "grace_period": 30},
+    )
     store.compare_and_set(0, enabled(1), sent)
     assert [sent] == store.read_audit()
 
@@ -340,8 +345,14 @@ def test_store_from_url_builds_each_backend(
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"{not json", b"[1, 2]", b'{"version": "one", "active": true}', b'{"active": true}',
-     b'{"version": 1, "active": true, "mode": "bogus"}', b"\xff\xfe"],
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'{"version": "one", "active": true}',
+        b'{"active": true}',
+        b'{"version": 1, "active": true, "mode": "bogus"}',
+        b"\xff\xfe",
+    ],
     ids=["invalid-json", "array", "string-version", "no-version", "unknown-mode", "not-utf8"],
 )
 def test_redis_corrupt_value_raises_corrupt_state_error(
@@ -463,9 +474,7 @@ def sentinel(redis_server: servers.RedisServer, tmp_path: Path) -> Iterator[int]
         process.wait(10)
 
 
-def test_redis_sentinel_url_reaches_the_master(
-    sentinel: int, redis_url: str
-) -> None:
+def test_redis_sentinel_url_reaches_the_master(sentinel: int, redis_url: str) -> None:
     """``redis+sentinel://host:port/service/db`` finds the master through Sentinel."""
     built = store_from_url(f"redis+sentinel://127.0.0.1:{sentinel}/mymaster/0")
     plain = RedisStore.from_url(redis_url)
@@ -518,8 +527,13 @@ def test_sql_manual_repair_ends_maintenance(sql_store: SQLStore) -> None:
 
 @pytest.mark.parametrize(
     "assignment",
-    ["mode = 'bogus'", "extra = '{'", "extra = '[1]'", "extra = '{\"operations\": [\"NOPE\"]}'",
-     "version = -1"],
+    [
+        "mode = 'bogus'",
+        "extra = '{'",
+        "extra = '[1]'",
+        'extra = \'{"operations": ["NOPE"]}\'',
+        "version = -1",
+    ],
     ids=["unknown-mode", "broken-json", "extra-not-object", "unknown-operation", "negative"],
 )
 def test_sql_corrupt_row_raises_corrupt_state_error(sql_store: SQLStore, assignment: str) -> None:
@@ -558,8 +572,10 @@ def test_sql_subscribe_returns_none(sql_store: SQLStore) -> None:
 
 @pytest.mark.parametrize(
     ("url", "extra"),
-    [("postgresql+pg8000://u@127.0.0.1/db", "postgresql"),
-     ("mysql+mysqldb://u@127.0.0.1/db", "mysql")],
+    [
+        ("postgresql+pg8000://u@127.0.0.1/db", "postgresql"),
+        ("mysql+mysqldb://u@127.0.0.1/db", "mysql"),
+    ],
 )
 def test_sql_missing_driver_names_the_extra(url: str, extra: str) -> None:
     """A URL whose DBAPI driver is not installed names the extra to install."""

@@ -202,8 +202,14 @@ def child_work(store: StateStore, parent_connection: object) -> int:
 
 
 def change_record(version: int) -> AuditRecord:
-    return AuditRecord(at=datetime.now(timezone.utc), actor="child", action="enable",
-                       mode=None, reason="", version=version)
+    return AuditRecord(
+        at=datetime.now(timezone.utc),
+        actor="child",
+        action="enable",
+        mode=None,
+        reason="",
+        version=version,
+    )
 
 
 @pytest.mark.parametrize("kind", ["redis", "sqlite", "postgresql"])
@@ -252,8 +258,12 @@ def run_changer(url: str) -> dict[str, object]:
     path = os.pathsep.join([str(SOURCE), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
     done = subprocess.run(
-        [sys.executable, "-c", CHANGER, url], env=env, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-c", CHANGER, url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     report: dict[str, object] = json.loads(done.stdout)

@@ -88,32 +88,54 @@ class StoresAgree(RuleBasedStateMachine):
             **{**_fields(state), "version": self.version + 1, "updated_at": self.clock}
         )
         entry = AuditRecord(
-            at=self.clock, actor="model", action=action, mode=state.mode,
-            reason=state.reason, version=state.version,
+            at=self.clock,
+            actor="model",
+            action=action,
+            mode=state.mode,
+            reason=state.reason,
+            version=state.version,
         )
         results = [store.compare_and_set(self.version, state, entry) for store in self.all]
         assert results == [True] * len(self.all)
         self.version, self.active, self.mode = state.version, state.active, state.mode
         self.audit += 1
 
-    @rule(reason=TEXT, mode=st.sampled_from([Mode.NORMAL, Mode.TEST]),
-          duration=st.none() | st.floats(1, 1e6),
-          operations=st.none() | st.frozensets(st.sampled_from(OPERATIONS)))
+    @rule(
+        reason=TEXT,
+        mode=st.sampled_from([Mode.NORMAL, Mode.TEST]),
+        duration=st.none() | st.floats(1, 1e6),
+        operations=st.none() | st.frozensets(st.sampled_from(OPERATIONS)),
+    )
     def enable(
-        self, reason: str, mode: Mode, duration: float | None,
+        self,
+        reason: str,
+        mode: Mode,
+        duration: float | None,
         operations: frozenset[str] | None,
     ) -> None:
         self.apply(
-            MaintenanceState(active=True, mode=mode, reason=reason, started_at=self.clock,
-                             estimated_duration=duration, operations=operations),
+            MaintenanceState(
+                active=True,
+                mode=mode,
+                reason=reason,
+                started_at=self.clock,
+                estimated_duration=duration,
+                operations=operations,
+            ),
             "enable",
         )
 
     @rule(reason=TEXT, message=st.none() | TEXT)
     def emergency(self, reason: str, message: str | None) -> None:
         self.apply(
-            MaintenanceState(active=True, mode=Mode.EMERGENCY, reason=reason, message=message,
-                             started_at=self.clock, progress={"jobs": {"terminated": 0}}),
+            MaintenanceState(
+                active=True,
+                mode=Mode.EMERGENCY,
+                reason=reason,
+                message=message,
+                started_at=self.clock,
+                progress={"jobs": {"terminated": 0}},
+            ),
             "emergency",
         )
 
@@ -129,14 +151,23 @@ class StoresAgree(RuleBasedStateMachine):
             st.integers(0, self.version - 1) | st.integers(self.version + 1, self.version + 3)
         )
         state = MaintenanceState(version=expected + 1, active=True, reason="stale")
-        entry = AuditRecord(at=self.clock, actor="stale", action="enable", mode=Mode.NORMAL,
-                            reason="stale", version=expected + 1)
+        entry = AuditRecord(
+            at=self.clock,
+            actor="stale",
+            action="enable",
+            mode=Mode.NORMAL,
+            reason="stale",
+            version=expected + 1,
+        )
         results = [store.compare_and_set(expected, state, entry) for store in self.all]
         assert results == [False] * len(self.all)
 
     @rule(epoch=st.sampled_from(["e1", "e2"]), blocked=COUNTS, simulated=COUNTS, samples=PATHS)
     def flush_counters(
-        self, epoch: str, blocked: dict[str, int], simulated: dict[str, int],
+        self,
+        epoch: str,
+        blocked: dict[str, int],
+        simulated: dict[str, int],
         samples: dict[str, list[str]],
     ) -> None:
         batch = AttemptBatch(epoch, blocked=blocked, simulated=simulated, samples=samples)
@@ -150,7 +181,9 @@ class StoresAgree(RuleBasedStateMachine):
     def every_store_matches_the_model(self) -> None:
         expected = self.reference.load()
         assert (expected.version, expected.active, expected.mode) == (
-            self.version, self.active, self.mode,
+            self.version,
+            self.active,
+            self.mode,
         )
         for store in self.all:
             loaded = store.load()
@@ -162,8 +195,18 @@ class StoresAgree(RuleBasedStateMachine):
 def _fields(state: MaintenanceState) -> dict[str, object]:
     return {
         name: getattr(state, name)
-        for name in ("active", "mode", "reason", "message", "started_at",
-                     "estimated_duration", "ends_at", "operations", "window", "progress")
+        for name in (
+            "active",
+            "mode",
+            "reason",
+            "message",
+            "started_at",
+            "estimated_duration",
+            "ends_at",
+            "operations",
+            "window",
+            "progress",
+        )
     }
 
 
@@ -187,7 +230,5 @@ def test_stores_agree_with_the_model(stores: tuple[StateStore, ...]) -> None:
     machine = type("Machine", (StoresAgree,), {"stores": stores})
     run_state_machine_as_test(
         machine,
-        settings=settings(
-            max_examples=25, stateful_step_count=20, deadline=None, database=None
-        ),
+        settings=settings(max_examples=25, stateful_step_count=20, deadline=None, database=None),
     )
