@@ -1,0 +1,144 @@
+"""The documentation runs: every snippet works as written.
+
+Every ```python block of README.md and docs/**/*.md runs, in page order, the
+blocks of one page sharing one namespace, in a temporary working directory
+and with no maintguard variable from the environment. A block preceded by
+``<!-- snippet: skip (reason) -->`` is not run; the reason is required. The
+README's shell lines run too, with the real ``curl`` and the installed
+``maintguard`` command, against the example Flask app on a real Redis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from examples.flask_app.app import create_app as create_flask_app
+from werkzeug.serving import make_server
+
+from maintguard import MaintenanceService
+from maintguard.config import VARIABLES
+from maintguard.stores import store_from_url
+from tests import snippets
+from tests.servers import free_port
+
+PAGES = snippets.pages()
+#: The token the README's curl lines read from $ADMIN_TOKEN.
+TOKEN = "docs-admin-token-8f3b2c61"
+
+
+def _page_id(page: Path) -> str:
+    return str(page.relative_to(snippets.ROOT))
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary working directory and no maintguard variable set."""
+    names = {variable for variable, _field, _meaning in VARIABLES}
+    names |= {name for name in os.environ if name.startswith("MAINTENANCE_")}
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _close_services(namespace: dict[str, Any]) -> None:
+    # Snippets build services whose background threads start on first use.
+    for value in list(namespace.values()):
+        if isinstance(value, MaintenanceService):
+            value.close()
+
+
+def test_every_skip_marker_gives_a_reason_and_precedes_a_block() -> None:
+    """A skip marker without a reason, malformed, or before no block is an error."""
+    problems = [problem for page in PAGES for problem in snippets.parse(page)[1]]
+    assert [] == [f"{problem.where}: {problem.what}" for problem in problems]
+
+
+@pytest.mark.parametrize(
+    "page", [page for page in PAGES if snippets.python_blocks(page)], ids=_page_id
+)
+def test_python_snippets_of_the_page_run(page: Path, clean_env: Path) -> None:
+    """Every unmarked ```python block of the page runs, in order, in one namespace."""
+    namespace: dict[str, Any] = {"__name__": "docs_snippet"}
+    try:
+        for block in snippets.python_blocks(page):
+            if block.skip is None:
+                exec(block.compiled(), namespace)  # noqa: S102
+    finally:
+        _close_services(namespace)
+
+
+# ------------------------------------------------------ the README's shell lines
+
+
+@contextlib.contextmanager
+def _flask_site(store_url: str) -> Iterator[str]:
+    service = MaintenanceService(store_from_url(store_url), admin_tokens=f"ops:{TOKEN}")
+    port = free_port()
+    server = make_server("127.0.0.1", port, create_flask_app(service), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="werkzeug-docs", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        service.close()
+
+
+def _shell_blocks() -> list[snippets.Block]:
+    blocks = snippets.parse(snippets.ROOT / "README.md")[0]
+    return [block for block in blocks if block.lang in ("bash", "sh", "shell")]
+
+
+def test_readme_shell_lines_succeed(redis_url: str, clean_env: Path) -> None:
+    """Each curl line of the README answers 2xx and each maintguard line exits 0,
+    against the Flask example and the maintguard command sharing one Redis store."""
+    curl, bash = shutil.which("curl"), shutil.which("bash")
+    if curl is None or bash is None:
+        pytest.skip("the curl binary (and bash) are not installed")
+    env = {
+        **os.environ,
+        "ADMIN_TOKEN": TOKEN,
+        # The console script installed next to this interpreter.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    failures: list[str] = []
+    ran = 0
+    with _flask_site(redis_url) as base:
+        for block in _shell_blocks():
+            if block.skip is not None:
+                continue
+            for line, command in snippets.shell_commands(block):
+                script = command.replace("http://localhost:5000", base).replace(
+                    "redis://localhost:6379/0", redis_url
+                )
+                if script.lstrip().startswith("curl "):
+                    script = script.replace("curl ", "curl -s -o /dev/null -w '%{http_code}' ", 1)
+                done = subprocess.run(
+                    [bash, "-c", script],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=60,
+                    check=False,
+                )
+                ran += 1
+                answer = done.stdout.strip()
+                curl_failed = command.lstrip().startswith("curl ") and not answer.startswith("2")
+                if done.returncode != 0 or curl_failed:
+                    failures.append(
+                        f"README.md:{line}: exit {done.returncode}, {answer[-200:]!r} "
+                        f"{done.stderr[-300:]!r}"
+                    )
+    assert (True, []) == (ran > 0, failures)
