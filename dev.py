@@ -56,7 +56,7 @@ def demo() -> None:
 
 def test() -> None:
     ensure_venv(("dev",))
-    linted = ("src", "tests", "examples", "benchmarks", "dev.py", "noxfile.py")
+    linted = ("src", "tests", "examples", "benchmarks", "docs/hooks.py", "dev.py", "noxfile.py")
     run(BIN / "ruff", "check", *linted)
     run(BIN / "ruff", "format", "--check", *linted)
     run(BIN / "mypy", "--strict", "src")

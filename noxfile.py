@@ -17,7 +17,7 @@ import nox
 nox.needs_version = ">=2024.4"
 nox.options.sessions = ["tests"]
 
-LINTED = ("src", "tests", "examples", "benchmarks", "dev.py", "noxfile.py")
+LINTED = ("src", "tests", "examples", "benchmarks", "docs/hooks.py", "dev.py", "noxfile.py")
 EXTRAS = ".[redis,sql,testing]"
 #: Branch coverage of the pytest process, reported after the run (no threshold).
 COVERAGE = ("--cov=maintguard", "--cov-branch", "--cov-report=term:skip-covered")
