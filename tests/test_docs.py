@@ -24,7 +24,7 @@ import pytest
 from examples.flask_app.app import create_app as create_flask_app
 from werkzeug.serving import make_server
 
-from maintguard import MaintenanceService
+from maintguard import MaintenanceService, OperationType
 from maintguard.config import VARIABLES
 from maintguard.stores import store_from_url
 from tests import snippets
@@ -50,6 +50,18 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def fresh_operation_types() -> Iterator[None]:
+    """Operation types a page registers are forgotten after it: each page
+    runs as a reader's fresh process would, whatever ran before it."""
+    before = set(OperationType._registry)
+    yield
+    for name in set(OperationType._registry) - before:
+        del OperationType._registry[name]
+        OperationType._descriptions.pop(name, None)
+        delattr(OperationType, name)
+
+
 def _close_services(namespace: dict[str, Any]) -> None:
     # Snippets build services whose background threads start on first use.
     for value in list(namespace.values()):
@@ -66,6 +78,7 @@ def test_every_skip_marker_gives_a_reason_and_precedes_a_block() -> None:
 @pytest.mark.parametrize(
     "page", [page for page in PAGES if snippets.python_blocks(page)], ids=_page_id
 )
+@pytest.mark.usefixtures("fresh_operation_types")
 def test_python_snippets_of_the_page_run(page: Path, clean_env: Path) -> None:
     """Every unmarked ```python block of the page runs, in order, in one namespace."""
     namespace: dict[str, Any] = {"__name__": "docs_snippet"}
