@@ -4,6 +4,8 @@
     nox -s lint         # ruff only
     nox -s typing       # mypy --strict only
     nox -s bench        # benchmarks/run.py (pass options after --)
+    nox -s frameworks   # the integration tests on the oldest and newest supported
+                        # Flask, Django and FastAPI/Starlette (Python 3.10 and 3.13)
 
 Each session installs the project with its extras and one dependency group
 of ``pyproject.toml`` (``pip install --group``, pip 25.1 or newer), so the
@@ -70,3 +72,32 @@ def bench(session: nox.Session) -> None:
     """The per-request benchmarks; ``nox -s bench -- --quick`` for a smoke run."""
     install(session, "tests")  # benchmarks/propagation.py reuses tests/servers.py
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+#: The supported range of each framework: its oldest release and the newest.
+FRAMEWORKS = {
+    "flask": {"oldest": ("flask==3.0.0", "werkzeug==3.0.0"), "newest": ("flask", "werkzeug")},
+    "django": {"oldest": ("django==4.2.*",), "newest": ("django",)},
+    "fastapi": {
+        # FastAPI 0.110.1 is the first release that accepts Starlette 0.37.
+        "oldest": ("fastapi==0.110.1", "starlette==0.37.2"),
+        "newest": ("fastapi", "starlette"),
+    },
+}
+#: The tests that exercise each framework.
+FRAMEWORK_TESTS = {
+    "flask": ("tests/test_integration_flask.py", "tests/test_example_login.py"),
+    "django": ("tests/test_integration_django.py",),
+    "fastapi": ("tests/test_integration_starlette.py", "tests/test_asgi.py"),
+}
+
+
+@nox.session(python=["3.10", "3.13"])
+@nox.parametrize("framework", list(FRAMEWORKS))
+@nox.parametrize("versions", ["oldest", "newest"])
+def frameworks(session: nox.Session, framework: str, versions: str) -> None:
+    """One framework at one end of its supported range, under its tests."""
+    install(session, "tests")
+    session.install("--upgrade", *FRAMEWORKS[framework][versions])
+    session.run("python", "-m", "pip", "list", "--format=freeze")  # the versions tested
+    session.run("pytest", "-p", "no:cacheprovider", *FRAMEWORK_TESTS[framework], *session.posargs)
