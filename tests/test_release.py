@@ -81,9 +81,14 @@ def test_version_comes_from_one_place(dist: Dist) -> None:
     )
 
 
-def _tracked(prefix: str) -> set[str]:
-    listed = _run("git", "ls-files", "-z", prefix).split("\0")
-    return {name for name in listed if name and (ROOT / name).exists()}
+def _package_files() -> set[str]:
+    """Every file of src/maintguard a build takes (bytecode caches aside)."""
+    source = ROOT / "src"
+    return {
+        path.relative_to(source).as_posix()
+        for path in (source / "maintguard").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
 
 
 def test_wheel_holds_the_package_and_its_data_only(dist: Dist) -> None:
@@ -92,7 +97,7 @@ def test_wheel_holds_the_package_and_its_data_only(dist: Dist) -> None:
     with zipfile.ZipFile(dist.wheel) as archive:
         names = set(archive.namelist())
     package = {name for name in names if not name.startswith("maintguard-")}
-    expected = {name.removeprefix("src/") for name in _tracked("src/maintguard")}
+    expected = _package_files()
     assert (expected, True) == (
         package,
         all(name.split("/")[0].endswith(".dist-info") for name in names - package),
