@@ -127,7 +127,12 @@ def _title(page: Path) -> str:
 
 
 def on_config(config: Any) -> Any:
-    """Append the pages ``nav`` does not name under "More"."""
+    """Resolve the includes' base paths from mkdocs.yml's folder (so the site
+    builds from any working directory); append the pages ``nav`` does not
+    name under "More"."""
+    top = Path(config["config_file_path"]).resolve().parent
+    snippets = config["mdx_configs"].get("pymdownx.snippets", {})
+    snippets["base_path"] = [str(top / base) for base in snippets.get("base_path", ["."])]
     nav = config.get("nav")
     if not nav:
         return config

@@ -53,8 +53,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         "NO_MKDOCS_2_WARNING": "1",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(site),
+        ],
+        # From elsewhere than the checkout: includes resolve from mkdocs.yml.
+        cwd=site,
         env=env,
         capture_output=True,
         text=True,
