@@ -4,6 +4,8 @@
     nox -s lint         # ruff only
     nox -s typing       # mypy --strict only
     nox -s bench        # benchmarks/run.py (pass options after --)
+    nox -s docs         # the documentation site, built strictly into site/
+    nox -s release      # sdist and wheel into dist/, twine check --strict
     nox -s frameworks   # the integration tests on the oldest and newest supported
                         # Flask, Django and FastAPI/Starlette (Python 3.10 and 3.13)
 
@@ -13,6 +15,8 @@ tool versions live in one place, shared with tox.ini and dev.py.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import nox
 
@@ -72,6 +76,25 @@ def bench(session: nox.Session) -> None:
     """The per-request benchmarks; ``nox -s bench -- --quick`` for a smoke run."""
     install(session, "tests")  # benchmarks/propagation.py reuses tests/servers.py
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site into site/ (``nox -s docs -- serve``: serve it instead)."""
+    install(session, "docs")
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", *session.posargs[1:])
+    else:
+        session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """The files to upload: sdist and wheel in dist/, checked by twine."""
+    session.install("pip>=25.1")
+    session.install("--group", "release")
+    session.run("python", "-m", "build", "--outdir", "dist")
+    session.run("twine", "check", "--strict", *map(str, Path("dist").glob("*")))
 
 
 #: The supported range of each framework: its oldest release and the newest.
