@@ -36,7 +36,7 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.page.relative_to(ROOT)}:{self.line}"
+        return f"{_shown(self.page)}:{self.line}"
 
     def compiled(self) -> CodeType:
         """The code compiled as the page's own lines (tracebacks show them),
@@ -51,6 +51,11 @@ class Block:
 class Problem:
     where: str
     what: str
+
+
+def _shown(page: Path) -> Path:
+    # Pages of the checkout by their path in it; others (tests' own) by theirs.
+    return page.relative_to(ROOT) if page.is_relative_to(ROOT) else page
 
 
 def pages() -> list[Path]:
@@ -70,7 +75,7 @@ def parse(page: Path) -> tuple[list[Block], list[Problem]]:
     lines = page.read_text(encoding="utf-8").splitlines(keepends=True)
     pending: tuple[int, str] | None = None  # (line, reason) of a skip marker
     index = 0
-    rel = page.relative_to(ROOT)
+    rel = _shown(page)
     while index < len(lines):
         text = lines[index]
         fence = _FENCE.match(text)

@@ -75,6 +75,50 @@ def test_every_skip_marker_gives_a_reason_and_precedes_a_block() -> None:
     assert [] == [f"{problem.where}: {problem.what}" for problem in problems]
 
 
+MARKED = """\
+<!-- snippet: skip (needs a server) -->
+```python
+serve_forever()
+```
+
+<!-- snippet: skip () -->
+```python
+no_reason()
+```
+
+<!-- snippet: skip (before prose) -->
+Some prose.
+
+<!-- snippet: skip because -->
+```python
+malformed()
+```
+
+```python
+runs()
+```
+"""
+
+
+def test_markers_are_read_and_misuse_is_reported(tmp_path: Path) -> None:
+    """A reasoned marker skips its block; an empty reason, a marker before
+    prose and a malformed marker are each reported, with their line."""
+    page = tmp_path / "page.md"
+    page.write_text(MARKED, encoding="utf-8")
+    blocks, problems = snippets.parse(page)
+    assert (
+        [("needs a server", 2), ("", 7), (None, 15), (None, 19)],
+        [
+            (6, "skip marker without a reason"),
+            (11, "skip marker before no block"),
+            (14, "malformed marker; write: snippet: skip (reason)"),
+        ],
+    ) == (
+        [(block.skip, block.line) for block in blocks],
+        [(int(problem.where.rsplit(":", 1)[1]), problem.what) for problem in problems],
+    )
+
+
 @pytest.mark.parametrize(
     "page", [page for page in PAGES if snippets.python_blocks(page)], ids=_page_id
 )
