@@ -1,7 +1,8 @@
 """The code blocks of README.md and docs/**/*.md, as tests/test_docs.py runs them.
 
 A fenced block is run unless the line before it (blank lines aside) is
-``<!-- snippet: skip (reason) -->``. Blocks keep their page and line, and
+``<!-- snippet: skip (reason) -->``: every Python block, the README's shell
+blocks, and shell blocks elsewhere marked ``<!-- snippet: run -->``. Blocks keep their page and line, and
 their code is padded with blank lines so that a traceback points at the line
 of the page.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import linecache
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from types import CodeType
 
@@ -23,6 +23,8 @@ _FENCE = re.compile(r"^(?P<indent>\s*)(?P<ticks>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)
 #: Any comment that talks to this runner, well-formed or not.
 _DIRECTIVE = re.compile(r"^\s*<!--\s*snippet\s*:")
 _SKIP = re.compile(r"^\s*<!--\s*snippet:\s*skip\s*\((?P<reason>[^)]*)\)\s*-->\s*$")
+_RUN = re.compile(r"^\s*<!--\s*snippet:\s*run\s*-->\s*$")
+_MALFORMED = "malformed marker; write: snippet: skip (reason) or snippet: run"
 
 
 @attrs.frozen
@@ -33,6 +35,8 @@ class Block:
     code: str
     #: None: run it; otherwise the reason given for not running it.
     skip: str | None = None
+    #: Marked ``<!-- snippet: run -->``: a shell block outside the README that runs.
+    run: bool = False
 
     @property
     def where(self) -> str:
@@ -73,26 +77,27 @@ def parse(page: Path) -> tuple[list[Block], list[Problem]]:
     blocks: list[Block] = []
     problems: list[Problem] = []
     lines = page.read_text(encoding="utf-8").splitlines(keepends=True)
-    pending: tuple[int, str] | None = None  # (line, reason) of a skip marker
+    # (line, skip reason or None, run) of the marker waiting for its block
+    pending: tuple[int, str | None, bool] | None = None
     index = 0
     rel = _shown(page)
     while index < len(lines):
         text = lines[index]
         fence = _FENCE.match(text)
         if _DIRECTIVE.match(text):
-            skip = _SKIP.match(text)
+            skip, run = _SKIP.match(text), _RUN.match(text)
             if pending is not None:
                 problems.append(Problem(f"{rel}:{pending[0]}", "skip marker before no block"))
-            if skip is None:
-                problems.append(
-                    Problem(f"{rel}:{index + 1}", "malformed marker; write: snippet: skip (reason)")
-                )
-                pending = None
+            pending = None
+            if run is not None:
+                pending = (index + 1, None, True)
+            elif skip is None:
+                problems.append(Problem(f"{rel}:{index + 1}", _MALFORMED))
             elif not skip["reason"].strip():
                 problems.append(Problem(f"{rel}:{index + 1}", "skip marker without a reason"))
-                pending = (index + 1, "")
+                pending = (index + 1, "", False)
             else:
-                pending = (index + 1, skip["reason"].strip())
+                pending = (index + 1, skip["reason"].strip(), False)
         elif fence is not None:
             indent, ticks = fence["indent"], fence["ticks"]
             start = index
@@ -108,6 +113,7 @@ def parse(page: Path) -> tuple[list[Block], list[Problem]]:
                     fence["lang"].lower(),
                     _dedent(body, indent),
                     None if pending is None else pending[1],
+                    pending is not None and pending[2],
                 )
             )
             pending = None
@@ -122,23 +128,3 @@ def parse(page: Path) -> tuple[list[Block], list[Problem]]:
 
 def python_blocks(page: Path) -> list[Block]:
     return [block for block in parse(page)[0] if block.lang in ("python", "py")]
-
-
-def shell_commands(block: Block) -> Iterator[tuple[int, str]]:
-    """Each command of a bash block with the line it starts on: backslash
-    continuations joined, blank and comment-only lines left out."""
-    current: list[str] = []
-    start = 0
-    for offset, raw in enumerate(block.code.splitlines()):
-        line = raw.rstrip()
-        if not current and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if not current:
-            start = block.line + 1 + offset
-        current.append(line)
-        if line.endswith("\\"):
-            continue
-        yield start, "\n".join(current)
-        current = []
-    if current:
-        yield start, "\n".join(current)

@@ -4,7 +4,8 @@ Every ```python block of README.md and docs/**/*.md runs, in page order, the
 blocks of one page sharing one namespace, in a temporary working directory
 and with no maintguard variable from the environment. A block preceded by
 ``<!-- snippet: skip (reason) -->`` is not run; the reason is required. The
-README's shell lines run too, with the real ``curl`` and the installed
+README's shell blocks run too, and those of other pages marked
+``<!-- snippet: run -->``, with the real ``curl`` and the installed
 ``maintguard`` command, against the example Flask app on a real Redis.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -111,7 +113,7 @@ def test_markers_are_read_and_misuse_is_reported(tmp_path: Path) -> None:
         [
             (6, "skip marker without a reason"),
             (11, "skip marker before no block"),
-            (14, "malformed marker; write: snippet: skip (reason)"),
+            (14, "malformed marker; write: snippet: skip (reason) or snippet: run"),
         ],
     ) == (
         [(block.skip, block.line) for block in blocks],
@@ -153,16 +155,39 @@ def _flask_site(store_url: str) -> Iterator[str]:
         service.close()
 
 
+SHELLS = ("bash", "sh", "shell")
+
+
 def _shell_blocks() -> list[snippets.Block]:
-    blocks = snippets.parse(snippets.ROOT / "README.md")[0]
-    return [block for block in blocks if block.lang in ("bash", "sh", "shell")]
+    """The README's shell blocks and those marked to run on other pages."""
+    return [
+        block
+        for page in PAGES
+        for block in snippets.parse(page)[0]
+        if block.lang in SHELLS
+        and block.skip is None
+        and (page == snippets.ROOT / "README.md" or block.run)
+    ]
 
 
-def test_readme_shell_lines_succeed(redis_url: str, clean_env: Path) -> None:
-    """Each curl line of the README answers 2xx and each maintguard line exits 0,
-    against the Flask example and the maintguard command sharing one Redis store."""
-    curl, bash = shutil.which("curl"), shutil.which("bash")
-    if curl is None or bash is None:
+#: curl exits non-zero on an HTTP error and keeps quiet otherwise.
+_CURL = re.compile(r"(?m)^(\s*)curl ")
+
+
+def _script(block: snippets.Block, base: str, store_url: str) -> str:
+    """The block as a bash script against the test's site and store."""
+    code = block.code.replace("http://localhost:5000", base)
+    code = code.replace("redis://localhost:6379/0", store_url)
+    code = _CURL.sub(r"\1curl -sS --fail -o /dev/null ", code)
+    return "set -euo pipefail\nset -x\n" + code
+
+
+def test_shell_snippets_succeed(redis_url: str, clean_env: Path) -> None:
+    """Each shell block of the README (and each marked one elsewhere) runs to
+    the end with every curl answered 2xx and every maintguard command exiting
+    0, against the Flask example and the command sharing one Redis store."""
+    bash = shutil.which("bash")
+    if shutil.which("curl") is None or bash is None:
         pytest.skip("the curl binary (and bash) are not installed")
     env = {
         **os.environ,
@@ -171,31 +196,17 @@ def test_readme_shell_lines_succeed(redis_url: str, clean_env: Path) -> None:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     failures: list[str] = []
-    ran = 0
-    with _flask_site(redis_url) as base:
-        for block in _shell_blocks():
-            if block.skip is not None:
-                continue
-            for line, command in snippets.shell_commands(block):
-                script = command.replace("http://localhost:5000", base).replace(
-                    "redis://localhost:6379/0", redis_url
-                )
-                if script.lstrip().startswith("curl "):
-                    script = script.replace("curl ", "curl -s -o /dev/null -w '%{http_code}' ", 1)
-                done = subprocess.run(
-                    [bash, "-c", script],
-                    capture_output=True,
-                    text=True,
-                    env=env,
-                    timeout=60,
-                    check=False,
-                )
-                ran += 1
-                answer = done.stdout.strip()
-                curl_failed = command.lstrip().startswith("curl ") and not answer.startswith("2")
-                if done.returncode != 0 or curl_failed:
-                    failures.append(
-                        f"README.md:{line}: exit {done.returncode}, {answer[-200:]!r} "
-                        f"{done.stderr[-300:]!r}"
-                    )
-    assert (True, []) == (ran > 0, failures)
+    blocks = _shell_blocks()
+    for block in blocks:
+        with _flask_site(redis_url) as base:
+            done = subprocess.run(
+                [bash, "-c", _script(block, base, redis_url)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+                check=False,
+            )
+        if done.returncode != 0:
+            failures.append(f"{block.where}: exit {done.returncode}: {done.stderr[-600:]}")
+    assert (True, []) == (len(blocks) > 1, failures)
