@@ -3,11 +3,16 @@
 - ``<!-- generated: cli-reference -->`` in a page becomes the reference of
   every ``maintguard`` verb and option, read from the argparse parser
   (``maintguard.control.cli.build_parser``), so it cannot drift from the CLI.
+- ``<!-- include-root: CHANGELOG.md -->`` becomes that file of the
+  repository's top, its links made the site's; a page's link to such a file
+  (``../CHANGELOG.md``, right on GitHub) goes to its page on the site.
 - A page under docs/ that ``nav`` does not name (a new page of another
   change) is appended under "More" instead of being left out of the site.
+- The includes' base paths are resolved from mkdocs.yml's folder, so the site
+  builds from any working directory.
 
-``settings_rows()`` reads every ``Settings`` field the same way; tests/test_docs.py
-checks the table of docs/configuration.md against it.
+``settings_rows()`` reads every ``Settings`` field; tests/test_site.py checks
+the table of docs/configuration.md against it.
 """
 
 from __future__ import annotations
