@@ -2,7 +2,7 @@
 
 The sdist and the wheel are built once per run into a temporary directory
 (``python -m build --no-isolation``: the build backend of this environment,
-nothing downloaded), checked with ``twine check --strict``, opened, and the
+nothing downloaded; the wheel is built from the sdist), checked with ``twine check --strict``, opened, and the
 wheel installed into a fresh virtual environment where the quickstart of
 docs/index.md runs.
 """
@@ -53,7 +53,9 @@ def _run(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None)
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
     """The sdist and the wheel of this checkout."""
     out = tmp_path_factory.mktemp("dist")
-    _run(sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", out)
+    # No --sdist/--wheel: build makes the sdist, then the wheel *from the sdist*,
+    # so a file the sdist lacks breaks the wheel too.
+    _run(sys.executable, "-m", "build", "--no-isolation", "--outdir", out)
     (sdist,) = out.glob("*.tar.gz")
     (wheel,) = out.glob("*.whl")
     return Dist(sdist, wheel)
