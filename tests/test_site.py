@@ -126,22 +126,41 @@ def _target(site: Path, page: Path, href: str) -> tuple[Path, str] | None:
     return target, unquote(parts.fragment)
 
 
-def test_internal_links_and_anchors_resolve(built: Built) -> None:
-    """Every internal link of the built site reaches a page, and its anchor an id there."""
-    pages = _pages(built.site)
+def _broken_links(site: Path) -> list[str]:
+    pages = _pages(site)
     broken = []
     for page, parsed in pages.items():
         for href in parsed.links:
-            found = _target(built.site, page, href)
+            found = _target(site, page, href)
             if found is None:
                 continue
             target, anchor = found
-            where = f"{page.relative_to(built.site)} -> {href}"
+            where = f"{page.relative_to(site)} -> {href}"
             if not target.exists():
                 broken.append(f"{where}: no such page")
             elif anchor and target in pages and anchor not in pages[target].ids:
                 broken.append(f"{where}: no such anchor")
-    assert [] == broken
+    return broken
+
+
+def test_internal_links_and_anchors_resolve(built: Built) -> None:
+    """Every internal link of the built site reaches a page, and its anchor an id there."""
+    assert [] == _broken_links(built.site)
+
+
+def test_link_check_finds_a_missing_page_and_a_missing_anchor(tmp_path: Path) -> None:
+    """The checker itself: a link to no page and one to no anchor are both reported;
+    external links, good pages and good anchors are not."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<a href="a/">ok</a><a href="a/#here">ok</a><a href="https://example.org/x">ext</a>'
+        '<a href="b/">gone</a><a href="a/#nowhere">no anchor</a>',
+        encoding="utf-8",
+    )
+    (tmp_path / "a" / "index.html").write_text('<h2 id="here">Here</h2>', encoding="utf-8")
+    assert ["index.html -> b/: no such page", "index.html -> a/#nowhere: no such anchor"] == (
+        _broken_links(tmp_path)
+    )
 
 
 def test_pages_load_nothing_from_another_host(built: Built) -> None:
