@@ -12,7 +12,7 @@ worker that answered the scrape.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,11 @@ __all__ = ["MaintguardCollector", "available", "exposition", "register"]
 
 
 def available() -> bool:
-    return importlib.util.find_spec("prometheus_client") is not None
+    try:
+        importlib.import_module("prometheus_client")
+    except ImportError:
+        return False
+    return True
 
 
 def _prometheus() -> Any:

@@ -1,0 +1,33 @@
+"""The example apps, built from the environment, for the console's server tests.
+
+gunicorn serves ``tests.console_apps:wsgi`` (the Flask example) and uvicorn
+``tests.console_apps:asgi`` (the FastAPI example); the test sets
+MAINTENANCE_STORE_URL, MAINTENANCE_ADMIN_TOKENS and the events options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maintguard import MaintenanceService
+
+
+def _service() -> MaintenanceService:
+    return MaintenanceService.from_env(notifiers=())
+
+
+def __getattr__(name: str) -> Any:
+    # Built on first access, in the server process, so importing this
+    # module for one kind of app never builds the other.
+    if name == "wsgi":
+        from examples.flask_app.app import create_app
+
+        return create_app(_service())
+    if name == "asgi":
+        from examples.fastapi_app.app import create_app as create_asgi
+
+        return create_asgi(_service())
+    raise AttributeError(name)
+
+
+__all__ = ["asgi", "wsgi"]
