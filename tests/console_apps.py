@@ -30,4 +30,3 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["asgi", "wsgi"]
