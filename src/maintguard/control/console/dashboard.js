@@ -21,6 +21,12 @@
     var h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
     return (h ? h + "h " : "") + (h || m ? m + "m " : "") + s + "s";
   }
+  function when(value) {
+    // "2026-12-01 23:39:33 UTC": whole seconds, the zone said.
+    if (!value) { return null; }
+    var date = new Date(value);
+    return isNaN(date.getTime()) ? value : date.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+  }
   function iso(local) { return local ? new Date(local).toISOString() : null; }
 
   async function api(method, path, body) {
@@ -56,11 +62,11 @@
     show("st-message", s.message);
     show("st-reason", s.reason);
     show("st-by", s.enabled_by);
-    show("st-started", s.started_at);
-    show("st-ends", s.ends_at);
+    show("st-started", when(s.started_at));
+    show("st-ends", when(s.ends_at));
     var up = s.upcoming;
-    show("st-upcoming", up ? up.reason + " (" + up.mode + ") from " + up.starts_at +
-      (up.ends_at ? " to " + up.ends_at : "") : null);
+    show("st-upcoming", up ? up.reason + " (" + up.mode + ") from " + when(up.starts_at) +
+      (up.ends_at ? " to " + when(up.ends_at) : "") : null);
     show("st-version", s.version);
     if (!counts || !counts.store) {
       show("st-store", s.store + (s.override ? " (" + s.override + ")" : ""));
@@ -152,7 +158,7 @@
     list.textContent = "";
     result.data.records.forEach(function (r) {
       var item = document.createElement("li");
-      item.textContent = r.at + " — " + r.actor + " — " + r.action +
+      item.textContent = when(r.at) + " — " + r.actor + " — " + r.action +
         (r.mode ? " (" + r.mode + ")" : "") + (r.reason ? ": " + r.reason : "") + " [v" + r.version + "]";
       list.appendChild(item);
     });
