@@ -28,5 +28,3 @@ def __getattr__(name: str) -> Any:
 
         return create_asgi(_service())
     raise AttributeError(name)
-
-

@@ -74,7 +74,9 @@ class EventReader:
         host, port = base.removeprefix("http://").split(":")
         self.connection = http.client.HTTPConnection(host, int(port), timeout=30)
         self.connection.request(
-            "GET", "/api/maintenance/events", headers={"Accept": "text/event-stream", **(headers or {})}
+            "GET",
+            "/api/maintenance/events",
+            headers={"Accept": "text/event-stream", **(headers or {})},
         )
         self.response = self.connection.getresponse()
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -132,7 +134,9 @@ class EventReader:
         sock = self.connection.sock
         if sock is not None:
             with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 

@@ -56,7 +56,11 @@ def normal(base: str) -> None:
 
 
 def _request(
-    base: str, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+    base: str,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
 ) -> int:
     request = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
     try:
