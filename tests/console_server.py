@@ -28,7 +28,13 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @contextlib.contextmanager
 def serve(
-    kind: str, store_url: str, *, workers: int = 1, threads: int = 8, **env: str
+    kind: str,
+    store_url: str,
+    *,
+    workers: int = 1,
+    threads: int = 8,
+    app: str | None = None,
+    **env: str,
 ) -> Iterator[str]:
     """``kind`` is "wsgi" (gunicorn, threaded workers) or "asgi" (uvicorn)."""
     binary = "gunicorn" if kind == "wsgi" else "uvicorn"
@@ -39,7 +45,7 @@ def serve(
     if kind == "wsgi":
         command = [
             found, "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-            "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "tests.console_apps:wsgi",
+            "--bind", f"127.0.0.1:{port}", "--log-level", "warning", f"tests.console_apps:{app or 'wsgi'}",
         ]  # fmt: skip
     else:
         command = [

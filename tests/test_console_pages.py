@@ -1,0 +1,183 @@
+"""The console's pages and reads, in process (Werkzeug's test client): the
+dashboard's security headers, the banner, the metrics' access rules, the
+one-shot events answer for integrations that cannot stream, and the
+per-minute history kept with the maintenance's counters."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import sys
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.test import Client
+
+from maintguard import MaintenanceService
+from maintguard.core.decision import RequestInfo
+from maintguard.core.responses import Response
+from maintguard.stores import MemoryStore
+from maintguard.wsgi import MaintenanceMiddleware
+
+TOKEN = "pages-test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PREFIX = "/api/maintenance"
+
+
+def _app(environ: object, start_response: object) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])  # type: ignore[operator]
+    return [b"app"]
+
+
+@pytest.fixture
+def service() -> Iterator[MaintenanceService]:
+    service = MaintenanceService(
+        MemoryStore(), admin_tokens=f"ops:{TOKEN}", allowed_ips="10.9.0.0/16"
+    )
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def client(service: MaintenanceService) -> Client:
+    return Client(MaintenanceMiddleware(_app, service))
+
+
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_the_dashboard_allows_only_its_own_script_and_style(client: Client) -> None:
+    """The CSP names the hashes of the page's one script and one style block,
+    and nothing else may load or run."""
+    answer = client.get(f"{PREFIX}/dashboard")
+    page = answer.get_data(as_text=True)
+    script = re.search(r"<script>(.*)</script>", page, re.S)
+    style = re.search(r"<style>(.*)</style>", page, re.S)
+    assert script is not None
+    assert style is not None
+    policy = answer.headers["Content-Security-Policy"]
+    assert f"script-src {_hash(script.group(1))}" in policy
+    assert f"style-src {_hash(style.group(1))}" in policy
+    assert "default-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_the_dashboard_loads_nothing_from_elsewhere(client: Client) -> None:
+    """Self-contained: no src or href to another origin, one script block only."""
+    page = client.get(f"{PREFIX}/dashboard").get_data(as_text=True)
+    assert [] == re.findall(r"""(?:src|href)=["']?(?:https?:)?//""", page)
+    assert 1 == page.count("<script")
+
+
+def test_the_dashboard_calls_the_api_under_its_prefix() -> None:
+    """The page is told its prefix (escaped), so it works under any mount point."""
+    service = MaintenanceService(MemoryStore(), prefix="/ops/maint")
+    page = (
+        Client(MaintenanceMiddleware(_app, service))
+        .get("/ops/maint/dashboard")
+        .get_data(as_text=True)
+    )
+    service.close()
+    assert 'data-prefix="/ops/maint"' in page
+
+
+def test_the_banner_script_is_served_as_javascript(client: Client) -> None:
+    answer = client.get(f"{PREFIX}/banner.js")
+    assert (200, "text/javascript; charset=utf-8") == (answer.status_code, answer.content_type)
+    assert "maintguard:status" in answer.get_data(as_text=True)
+
+
+def test_metrics_need_a_token_or_an_allowed_address(client: Client) -> None:
+    """Anonymous: 401; with the token, or from an allowed address: the exposition."""
+    anonymous = client.get(f"{PREFIX}/metrics").status_code
+    with_token = client.get(f"{PREFIX}/metrics", headers=AUTH).status_code
+    allowed = client.get(f"{PREFIX}/metrics", environ_base={"REMOTE_ADDR": "10.9.3.4"}).status_code
+    assert (401, 200, 200) == (anonymous, with_token, allowed)
+
+
+def test_metrics_show_blocked_counts_by_operation_and_mode(
+    client: Client, service: MaintenanceService
+) -> None:
+    service.enable_maintenance("Flood")
+    for _ in range(4):
+        assert 503 == client.post("/upload").status_code
+    text = client.get(f"{PREFIX}/metrics", headers=AUTH).get_data(as_text=True)
+    assert (
+        'maintguard_blocked_requests_total{mode="normal",operation="IMAGE_PROCESSING"} 4.0' in text
+    )
+    assert "maintguard_maintenance_active 1.0" in text
+    assert 'maintguard_mode{mode="normal"} 1.0' in text
+
+
+def test_metrics_answer_404_without_prometheus_client(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the maintguard[metrics] extra, the endpoint does not exist."""
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)
+    assert 404 == client.get(f"{PREFIX}/metrics", headers=AUTH).status_code
+
+
+def test_the_collector_registers_on_an_applications_registry(service: MaintenanceService) -> None:
+    """register(service, registry) adds maintguard's metrics to the app's own registry."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from maintguard.control.console.metrics import register
+
+    registry = CollectorRegistry()
+    register(service, registry)
+    assert b"maintguard_maintenance_active 0.0" in generate_latest(registry)
+
+
+def test_a_plain_http_request_to_the_websocket_gets_426(client: Client) -> None:
+    assert 426 == client.get(f"{PREFIX}/ws").status_code
+
+
+def test_a_wrong_token_on_the_events_stream_gets_401(client: Client) -> None:
+    answer = client.get(f"{PREFIX}/events", headers={"Authorization": "Bearer wrong-token-0000000"})
+    assert 401 == answer.status_code
+
+
+def test_integrations_that_cannot_stream_get_the_current_events(
+    service: MaintenanceService,
+) -> None:
+    """Through ControlAPI.route (as Django serves it): the events of now and a
+    retry hint, so an EventSource comes back for the next ones."""
+    from maintguard.control.api import ControlAPI
+
+    api = ControlAPI(service)
+    answer = api.route(RequestInfo("GET", f"{PREFIX}/events"))
+    assert isinstance(answer, Response)
+    body = answer.body.decode()
+    assert body.startswith("retry: ")
+    assert "event: status" in body
+
+
+def test_the_per_minute_history_outlives_the_maintenance(service: MaintenanceService) -> None:
+    """Blocked requests of an ended maintenance still show in the history,
+    also to a process started afterwards (it is kept in the store)."""
+    from maintguard.control.api import ControlAPI
+
+    service.enable_maintenance("History")
+    info = RequestInfo("POST", "/upload")
+    for _ in range(3):
+        service.record(info, service.decide(info))
+    service.flush()
+    service.disable_maintenance()
+    later = MaintenanceService(service.store)
+    later.flush()
+    history = ControlAPI(later).console.counts_document(full=True)["history"]
+    later.close()
+    assert 3 == sum(history["blocked"])
+
+
+def test_minute_counters_never_show_as_operations(service: MaintenanceService) -> None:
+    """The report and the blocked counts list operation types only."""
+    service.enable_maintenance("Report", mode="test")
+    info = RequestInfo("POST", "/upload")
+    service.record(info, service.decide(info))
+    service.flush()
+    counts = service.attempt_counts()
+    assert ["IMAGE_PROCESSING"] == sorted(counts.simulated)
+    assert 1 == sum(counts.simulated_minutes.values())
