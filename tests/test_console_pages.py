@@ -181,3 +181,17 @@ def test_minute_counters_never_show_as_operations(service: MaintenanceService) -
     counts = service.attempt_counts()
     assert ["IMAGE_PROCESSING"] == sorted(counts.simulated)
     assert 1 == sum(counts.simulated_minutes.values())
+
+
+def test_the_test_mode_report_keeps_its_per_minute_counts_after_the_end(
+    client: Client, service: MaintenanceService
+) -> None:
+    """GET /report after a rehearsal: the would-be-blocked requests per minute."""
+    service.enable_maintenance("Rehearsal", mode="test")
+    for _ in range(2):
+        assert 200 == client.post("/upload").status_code
+    service.flush()
+    service.disable_maintenance()
+    report = client.get(f"{PREFIX}/report", headers=AUTH).get_json()
+    assert 60 == len(report["per_minute"]["simulated"])
+    assert 2 == sum(report["per_minute"]["simulated"])

@@ -170,6 +170,7 @@
     var body = $("report");
     if (result.status !== 200 || !result.data) { return; }
     body.textContent = "";
+    if (result.data.per_minute) { spark("report-spark-line", result.data.per_minute.simulated); }
     var ops = result.data.operations;
     if (!ops.length) {
       var row = document.createElement("tr");

@@ -10,12 +10,12 @@ hint, so an ``EventSource`` comes back for the next ones.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from maintguard.control.console import assets
 from maintguard.control.console.feed import ChangeFeed
+from maintguard.control.console.history import minute_history
 from maintguard.control.console.stream import EventStream, clean_last_id, sse_opening
 from maintguard.core.identity import bearer_token, client_address, ip_allowed, match_token
 from maintguard.core.responses import Response, error_response
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from maintguard.core.decision import RequestInfo
     from maintguard.service import MaintenanceService
 
-#: Minutes of per-minute history the counts carry (the dashboard's sparkline).
-HISTORY_MINUTES = 60
 #: How soon (ms) an EventSource reconnects when its stream ends.
 RETRY_MS = 1000
 
@@ -97,17 +95,10 @@ class Console:
         document: dict[str, Any] = {"blocked": blocked, "total": sum(blocked.values())}
         if not full:
             return document
-        now = int(time.time() // 60)
-        first = now - HISTORY_MINUTES + 1
-        minutes = range(first, now + 1)
         snapshot = service.snapshot
         document.update(
             simulated={op: int(n) for op, n in sorted(counts.simulated.items())},
-            history={
-                "start": format_timestamp(first * 60),
-                "blocked": [int(counts.blocked_minutes.get(m, 0)) for m in minutes],
-                "simulated": [int(counts.simulated_minutes.get(m, 0)) for m in minutes],
-            },
+            history=minute_history(counts),
             store={
                 "backend": service.store.name,
                 "healthy": snapshot.healthy,
