@@ -238,3 +238,47 @@ def test_the_page_is_readable_at_360_pixels(browser: Any, base: str) -> None:
     narrow.shot("narrow-360")
     assert [] == narrow.close()
     assert width <= 360
+
+
+def _page_with_banner(browser: Any, base: str, attributes: str) -> Any:
+    """A page of the site that includes the banner, as an application's would."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    html = (
+        "<!doctype html><html><head><title>app</title>"
+        f'<script src="/api/maintenance/banner.js" {attributes}></script>'
+        "</head><body><p>An application page</p></body></html>"
+    )
+    page.route(
+        base + "/page-with-banner",
+        lambda route: route.fulfill(status=200, body=html, content_type="text/html"),
+    )
+    page.goto(base + "/page-with-banner")
+    page.errors = errors
+    return page
+
+
+def test_the_banner_shows_the_maintenance_message(browser: Any, base: str) -> None:
+    """A page that includes banner.js shows the users' message (polling the status)."""
+    body = b'{"reason": "internal", "message": "Back at noon"}'
+    assert 200 == _request(base, "POST", "/api/maintenance/enable", AUTH, body)
+    page = _page_with_banner(browser, base, "defer")
+    Page.expect(page.locator("#maintguard-banner")).to_contain_text("Back at noon", timeout=LIVE)
+    assert "internal" not in page.locator("#maintguard-banner").inner_text()
+    page.screenshot(path=str(ARTEFACTS / "banner.png"))
+    page.context.close()
+    assert [] == page.errors
+
+
+def test_the_banner_says_services_resumed_when_maintenance_ends(browser: Any, base: str) -> None:
+    """Following the events stream, an open page learns that maintenance ended."""
+    assert 200 == _request(base, "POST", "/api/maintenance/enable", AUTH, b'{"reason": "x"}')
+    page = _page_with_banner(browser, base, 'data-live="events"')
+    banner = page.locator("#maintguard-banner")
+    Page.expect(banner).to_be_visible(timeout=LIVE)
+    assert 200 == _request(base, "POST", "/api/maintenance/disable", AUTH, b"{}")
+    Page.expect(banner).to_contain_text("Services resumed", timeout=LIVE)
+    page.context.close()
+    assert [] == page.errors

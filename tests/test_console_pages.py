@@ -195,3 +195,37 @@ def test_the_test_mode_report_keeps_its_per_minute_counts_after_the_end(
     report = client.get(f"{PREFIX}/report", headers=AUTH).get_json()
     assert 60 == len(report["per_minute"]["simulated"])
     assert 2 == sum(report["per_minute"]["simulated"])
+
+
+def test_streams_without_a_token_are_capped_per_process() -> None:
+    """Past the limit an anonymous stream gets 503 (clients poll instead); a
+    token stream still opens, and a closed stream frees its place."""
+    from maintguard.control.api import ControlAPI
+
+    service = MaintenanceService(MemoryStore(), admin_tokens=f"ops:{TOKEN}", event_stream_limit=1)
+    console = ControlAPI(service).console
+    anonymous = RequestInfo("GET", f"{PREFIX}/events")
+    first = console.open(anonymous)
+    refused = console.open(anonymous)
+    admin = console.open(
+        RequestInfo("GET", f"{PREFIX}/events", headers={"authorization": f"Bearer {TOKEN}"})
+    )
+    assert not isinstance(first, Response)
+    first.close()
+    again = console.open(anonymous)
+    service.close()
+    assert isinstance(refused, Response)
+    assert 503 == refused.status
+    assert not isinstance(admin, Response)
+    assert not isinstance(again, Response)
+
+
+def test_the_one_shot_events_answer_frees_its_place() -> None:
+    """Answers that do not stay open never count against the limit."""
+    service = MaintenanceService(MemoryStore(), event_stream_limit=1)
+    from maintguard.control.api import ControlAPI
+
+    api = ControlAPI(service)
+    answers = [api.route(RequestInfo("GET", f"{PREFIX}/events")) for _ in range(3)]
+    service.close()
+    assert [200, 200, 200] == [getattr(a, "status", None) for a in answers]

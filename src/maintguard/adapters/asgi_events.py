@@ -37,7 +37,11 @@ async def serve_events(console: Console, info: RequestInfo, receive: Receive, se
     if isinstance(opened, Response):
         await send_response(opened, send)
         return
-    await send({"type": "http.response.start", "status": 200, "headers": _SSE_START})
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": _SSE_START})
+    except BaseException:
+        opened.close()
+        raise
     gone = asyncio.Event()
     watcher = asyncio.ensure_future(_watch(receive, gone, "http.disconnect"))
     try:
@@ -54,6 +58,7 @@ async def serve_events(console: Console, info: RequestInfo, receive: Receive, se
     except OSError:
         return  # the client went away mid-write
     finally:
+        opened.close()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await watcher
@@ -70,7 +75,11 @@ async def serve_websocket(
     if isinstance(opened, Response):
         await _refuse(info, opened, send)
         return
-    await send({"type": "websocket.accept"})
+    try:
+        await send({"type": "websocket.accept"})
+    except BaseException:
+        opened.close()
+        raise
     gone = asyncio.Event()
     watcher = asyncio.ensure_future(_watch(receive, gone, "websocket.disconnect"))
     try:
@@ -85,6 +94,7 @@ async def serve_websocket(
     except OSError:
         return
     finally:
+        opened.close()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await watcher

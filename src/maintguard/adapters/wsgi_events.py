@@ -30,16 +30,23 @@ def serve_events(
     opened = console.open(info)
     if isinstance(opened, Response):
         return opened
-    start_response(status_line, list(SSE_HEADERS))
+    try:
+        start_response(status_line, list(SSE_HEADERS))
+    except BaseException:
+        opened.close()
+        raise
     return _events(console, opened)
 
 
 def _events(console: Console, stream: EventStream) -> Iterator[bytes]:
     feed = console.feed
     seen = feed.generation
-    yield sse_opening(RETRY_MS) + stream.sse_chunk()
-    while not stream.expired:
-        seen = feed.wait(seen, stream.wait)
-        chunk = stream.sse_chunk()
-        if chunk:
-            yield chunk
+    try:
+        yield sse_opening(RETRY_MS) + stream.sse_chunk()
+        while not stream.expired:
+            seen = feed.wait(seen, stream.wait)
+            chunk = stream.sse_chunk()
+            if chunk:
+                yield chunk
+    finally:  # also when the server closes the generator (the client left)
+        stream.close()

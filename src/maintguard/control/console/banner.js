@@ -1,11 +1,13 @@
 /* maintguard banner: include with
  *   <script src="/api/maintenance/banner.js" defer></script>
  * It shows upcoming and active maintenance to users of a page left open,
- * and "services resumed" when it ends. It reads the public status (the
- * events stream, or GET {prefix}/status every 30 s where streams are not
- * available) and fires a "maintguard:status" event on window with the
- * status document, so a page can render its own banner instead
- * (data-render="none" on the script tag turns the built-in one off).
+ * and "services resumed" when it ends. It polls the public status
+ * (GET {prefix}/status, every data-interval seconds, 30 by default), or
+ * follows the events stream with data-live="events" (each open page then
+ * holds a connection: fine on ASGI, costly for sync WSGI workers). It
+ * fires a "maintguard:status" event on window with the status document,
+ * so a page can render its own banner (data-render="none" turns the
+ * built-in one off).
  */
 (function () {
   "use strict";
@@ -13,6 +15,8 @@
   if (!script) { return; }
   var prefix = script.src.replace(/\/banner\.js(\?.*)?$/, "");
   var render = script.getAttribute("data-render") !== "none";
+  var live = script.getAttribute("data-live") === "events";
+  var interval = Math.max(5, Number(script.getAttribute("data-interval")) || 30) * 1000;
   var box = null;
   var last = null;
   var timer = null;
@@ -72,18 +76,24 @@
       .catch(function () { /* offline: try again later */ });
   }
 
+  function polling() {
+    if (timer) { return; }
+    poll();
+    timer = setInterval(poll, interval);
+  }
+
   function start() {
-    if (window.EventSource) {
+    if (live && window.EventSource) {
       var source = new EventSource(prefix + "/events");
       source.addEventListener("status", function (e) {
         try { update(JSON.parse(e.data)); } catch (err) { /* not ours */ }
       });
+      // Refused (too many streams) or gone: poll instead.
       source.onerror = function () {
-        if (source.readyState === EventSource.CLOSED && !timer) { poll(); timer = setInterval(poll, 30000); }
+        if (source.readyState === EventSource.CLOSED) { polling(); }
       };
     } else {
-      poll();
-      timer = setInterval(poll, 30000);
+      polling();
     }
     // Keep "starts in N minutes" current between events.
     setInterval(function () { if (last) { update(last); } }, 30000);

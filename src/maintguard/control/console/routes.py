@@ -10,6 +10,7 @@ hint, so an ``EventSource`` comes back for the next ones.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ SSE_HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
 ]
 
+_BUSY = [("Retry-After", "30")]
 _UNAUTHORIZED = [("WWW-Authenticate", 'Bearer realm="maintguard", error="invalid_token"')]
 
 
@@ -50,6 +52,8 @@ class Console:
         self.feed = ChangeFeed()
         service.on_view_change(self.feed.changed)
         self._dashboard_cache: Response | None = None
+        self._lock = threading.Lock()
+        self._anonymous = 0
         self.reads: dict[str, Callable[[RequestInfo], Response]] = {
             "dashboard": self._dashboard,
             "banner": self._banner,
@@ -74,13 +78,34 @@ class Console:
                 return error_response(401, "a valid bearer token is required", None, _UNAUTHORIZED)
             full = True
         settings = self.service.settings
+        release = None
+        if not full:
+            # Anonymous streams are capped: each holds a thread (or a sync
+            # worker) on WSGI, and anyone may open one.
+            with self._lock:
+                if self._anonymous >= settings.event_stream_limit:
+                    return error_response(
+                        503, "too many open event streams; poll the status", None, _BUSY
+                    )
+                self._anonymous += 1
+            release = self._release_anonymous
         return EventStream(
             status=lambda: self.status_document(info),
             counts=lambda: self.counts_document(full),
             last_id=clean_last_id(info.header("last-event-id")),
             duration=settings.event_stream_duration,
             heartbeat=settings.event_heartbeat,
+            release=release,
         )
+
+    def _release_anonymous(self) -> None:
+        with self._lock:
+            self._anonymous -= 1
+
+    @property
+    def anonymous_streams(self) -> int:
+        """Streams without a token open now (they count against the limit)."""
+        return self._anonymous
 
     def status_document(self, info: RequestInfo) -> dict[str, Any]:
         """What ``GET {prefix}/status`` answers this request: one definition
@@ -111,7 +136,10 @@ class Console:
         opened = self.open(info)
         if isinstance(opened, Response):
             return opened
-        body = sse_opening(RETRY_MS) + opened.sse_chunk()
+        try:
+            body = sse_opening(RETRY_MS) + opened.sse_chunk()
+        finally:
+            opened.close()
         return Response(200, [*SSE_HEADERS, ("Content-Length", str(len(body)))], body)
 
     def _not_websocket(self, info: RequestInfo) -> Response:

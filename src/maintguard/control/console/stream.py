@@ -71,6 +71,8 @@ class EventStream:
     heartbeat: float
     #: Seconds between looks at the counts (which move without a change).
     tick: float = 1.0
+    #: Called once when the stream ends (the adapter calls ``close``).
+    release: Callable[[], None] | None = None
     _deadline: float = attrs.field(init=False, default=0.0)
     _quiet_since: float = attrs.field(init=False, default=0.0)
     _core: dict[str, Any] | None = attrs.field(init=False, default=None)
@@ -81,6 +83,11 @@ class EventStream:
         now = time.monotonic()
         self._deadline = now + self.duration
         self._quiet_since = now
+
+    def close(self) -> None:
+        release, self.release = self.release, None
+        if release is not None:
+            release()
 
     @property
     def expired(self) -> bool:
