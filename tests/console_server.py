@@ -58,6 +58,8 @@ def serve(
         "MAINTENANCE_ADMIN_TOKENS": f"console:{TOKEN}",
         "MAINTENANCE_REFRESH_INTERVAL": "0.2",
         "DEMO_SECRET_KEY": "console-test-secret-key",
+        # A stream notices a client that left at its next write: soon, here.
+        "MAINTENANCE_EVENT_HEARTBEAT": "1",
         **env,
     }
     process = subprocess.Popen(command, cwd=ROOT, env=environ)
@@ -147,5 +149,11 @@ class EventReader:
             sock.close()
 
     def close(self) -> None:
+        """Close the socket for real (the response's file keeps it open otherwise)."""
+        sock = self.connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
+            self.response.close()
             self.connection.close()

@@ -12,6 +12,7 @@ import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,19 @@ class Page:
         self.context = browser.new_context(**options)
         self.page = self.context.new_page()
         self.errors: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        #: Error answers the test provokes on purpose (the browser logs each).
+        self.expected: set[int] = set()
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(base + "/api/maintenance/dashboard")
         self.expect(self.page.locator("#live")).to_have_text("live", timeout=LIVE)
+
+    def _console(self, message: Any) -> None:
+        if message.type != "error":
+            return
+        if any(f"status of {code} " in message.text for code in self.expected):
+            return
+        self.errors.append(message.text)
 
     @staticmethod
     def expect(locator: Any) -> Any:
@@ -282,3 +292,33 @@ def test_the_banner_says_services_resumed_when_maintenance_ends(browser: Any, ba
     Page.expect(banner).to_contain_text("Services resumed", timeout=LIVE)
     page.context.close()
     assert [] == page.errors
+
+
+def test_a_conflict_shows_and_offers_force(tab: Page, base: str) -> None:
+    """A normal enable during an emergency answers 409; the page shows it and
+    offers to repeat with force, which then succeeds."""
+    body = b'{"reason": "Incident"}'
+    assert 202 == _request(base, "POST", "/api/maintenance/emergency", AUTH, body)
+    tab.expected.add(409)
+    tab.use_token()
+    tab.page.fill("#en-reason", "Planned work")
+    tab.page.click("#enable")
+    tab.see("#answer", "enable: 409")
+    tab.expect(tab.page.locator("#force")).to_be_visible()
+    tab.page.click("#force")
+    tab.see("#answer", "enable: 200")
+    tab.see("#state-badge", "MAINTENANCE")
+
+
+def test_a_window_is_scheduled_and_cancelled(tab: Page) -> None:
+    """Schedule shows the upcoming window; cancel removes it."""
+    tab.use_token()
+    tab.page.fill("#sc-reason", "Night upgrade")
+    tomorrow = datetime.now() + timedelta(days=1)  # the browser's local time is the host's
+    tab.page.fill("#sc-starts", tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    tab.page.click("#schedule")
+    tab.see("#answer", "schedule: 200")
+    tab.see("#st-upcoming", "Night upgrade")
+    tab.page.click("#cancel-schedule")
+    tab.see("#answer", "cancel schedule: 200")
+    tab.expect(tab.page.locator("#st-upcoming")).to_have_text("—", timeout=LIVE)
