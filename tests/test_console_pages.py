@@ -229,3 +229,17 @@ def test_the_one_shot_events_answer_frees_its_place() -> None:
     answers = [api.route(RequestInfo("GET", f"{PREFIX}/events")) for _ in range(3)]
     service.close()
     assert [200, 200, 200] == [getattr(a, "status", None) for a in answers]
+
+
+def test_a_wsgi_stream_closed_before_it_started_frees_its_place() -> None:
+    """The server closes the response without reading it (the client left at
+    once): the anonymous stream's place is given back."""
+    service = MaintenanceService(MemoryStore(), event_stream_limit=1)
+    middleware = MaintenanceMiddleware(_app, service)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": f"{PREFIX}/events", "wsgi.input": None}
+    body = middleware(environ, lambda status, headers, exc_info=None: None)
+    held = middleware.api.console.anonymous_streams
+    body.close()  # type: ignore[attr-defined]
+    freed = middleware.api.console.anonymous_streams
+    service.close()
+    assert (1, 0) == (held, freed)

@@ -35,18 +35,27 @@ def serve_events(
     except BaseException:
         opened.close()
         raise
-    return _events(console, opened)
+    return _Events(console, opened)
 
 
-def _events(console: Console, stream: EventStream) -> Iterator[bytes]:
-    feed = console.feed
-    seen = feed.generation
-    try:
+class _Events:
+    """The response iterable. ``close`` (which servers call even when they
+    never started iterating, as when the client left at once) ends the
+    stream; a plain generator's ``finally`` would not run then."""
+
+    def __init__(self, console: Console, stream: EventStream) -> None:
+        self._console = console
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        stream, feed = self._stream, self._console.feed
+        seen = feed.generation
         yield sse_opening(RETRY_MS) + stream.sse_chunk()
         while not stream.expired:
             seen = feed.wait(seen, stream.wait)
             chunk = stream.sse_chunk()
             if chunk:
                 yield chunk
-    finally:  # also when the server closes the generator (the client left)
-        stream.close()
+
+    def close(self) -> None:
+        self._stream.close()
