@@ -32,6 +32,16 @@ async def _watch(receive: Receive, gone: asyncio.Event, ending: str) -> None:
             return
 
 
+async def _wait(console: Console, seen: int, timeout: float, gone: asyncio.Event) -> int:
+    """The feed's next generation, or sooner when the client leaves."""
+    change = asyncio.ensure_future(console.feed.wait_async(seen, timeout))
+    leaving = asyncio.ensure_future(gone.wait())
+    done, pending = await asyncio.wait({change, leaving}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return change.result() if change in done else console.feed.generation
+
+
 async def serve_events(console: Console, info: RequestInfo, receive: Receive, send: Send) -> None:
     opened = console.open(info)
     if isinstance(opened, Response):
@@ -49,7 +59,7 @@ async def serve_events(console: Console, info: RequestInfo, receive: Receive, se
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
         seen = console.feed.generation
         while not opened.expired and not gone.is_set():
-            seen = await console.feed.wait_async(seen, opened.wait)
+            seen = await _wait(console, seen, opened.wait, gone)
             chunk = opened.sse_chunk()
             if chunk and not gone.is_set():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -86,7 +96,7 @@ async def serve_websocket(
         seen = console.feed.generation
         await _send_events(opened, send)
         while not opened.expired and not gone.is_set():
-            seen = await console.feed.wait_async(seen, opened.wait)
+            seen = await _wait(console, seen, opened.wait, gone)
             if not gone.is_set():
                 await _send_events(opened, send)
         if not gone.is_set():
