@@ -10,6 +10,7 @@ import hashlib
 import re
 import sys
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from werkzeug.test import Client
@@ -243,3 +244,22 @@ def test_a_wsgi_stream_closed_before_it_started_frees_its_place() -> None:
     freed = middleware.api.console.anonymous_streams
     service.close()
     assert (1, 0) == (held, freed)
+
+
+def test_counts_land_in_the_minute_they_happened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Across a minute change and a flush, each request counts in its own minute."""
+    from maintguard.stores import counters as module
+
+    clock = iter([6000.0, 6001.0, 6061.0, 6062.0])
+    # Only the counters' clock: a stand-in for their ``time`` module.
+    monkeypatch.setattr(module, "time", SimpleNamespace(time=lambda: next(clock)))
+    store = MemoryStore()
+    kept = module.AttemptCounters()
+    kept.record("e", "IMAGE_PROCESSING", "/upload", False)
+    kept.record("e", "IMAGE_PROCESSING", "/upload", True)
+    kept.flush(store, "e")
+    kept.record("e", "JOB_CREATION", "/api/jobs", False)
+    kept.record("e", "JOB_CREATION", "/api/jobs", False)
+    totals = kept.totals("e")
+    assert ({100: 1, 101: 2}, {100: 1}) == (totals.blocked_minutes, totals.simulated_minutes)
+    assert {"IMAGE_PROCESSING": 1, "JOB_CREATION": 2} == totals.blocked

@@ -34,31 +34,51 @@ class AttemptCounters:
         self._samples: dict[str, list[str]] = {}
         self._totals = AttemptCounts()
         self._totals_epoch = ""
-        self._minute = -1
+        # The current minute's counts are plain integers, folded into the
+        # counters under their ``minute:`` key when the minute changes or a
+        # batch is taken: a request pays two int additions, not a dict update.
+        self._minute_start = -60.0
         self._minute_key = ""
+        self._minute_blocked = 0
+        self._minute_simulated = 0
 
     def record(self, epoch: str, operation: str, path: str, simulated: bool) -> None:
-        minute = int(time.time() // 60)
+        now = time.time()
         with self._lock:
             if epoch != self._epoch:
                 self._epoch = epoch
                 self._blocked.clear()
                 self._simulated.clear()
                 self._samples.clear()
-            if minute != self._minute:  # formatted once a minute, not per request
-                self._minute = minute
+                self._minute_blocked = self._minute_simulated = 0
+            if not self._minute_start <= now < self._minute_start + 60.0:
+                self._fold_minute()
+                minute = int(now // 60)
+                self._minute_start = minute * 60.0
                 self._minute_key = f"{MINUTE_PREFIX}{minute}"
-            counter = self._simulated if simulated else self._blocked
-            counter[operation] += 1
-            counter[self._minute_key] += 1
+            if simulated:
+                self._simulated[operation] += 1
+                self._minute_simulated += 1
+            else:
+                self._blocked[operation] += 1
+                self._minute_blocked += 1
             samples = self._samples.setdefault(operation, [])
             if len(samples) < SAMPLE_LIMIT:
                 sample = path[:_SAMPLE_LENGTH]
                 if sample not in samples:
                     samples.append(sample)
 
+    def _fold_minute(self) -> None:
+        """Move the current minute's counts into the counters (lock held)."""
+        if self._minute_blocked:
+            self._blocked[self._minute_key] += self._minute_blocked
+        if self._minute_simulated:
+            self._simulated[self._minute_key] += self._minute_simulated
+        self._minute_blocked = self._minute_simulated = 0
+
     def _take(self) -> AttemptBatch:
         with self._lock:
+            self._fold_minute()
             # Keys may be OperationType (a str subclass): send plain strings.
             batch = AttemptBatch(
                 self._epoch,
@@ -109,12 +129,17 @@ class AttemptCounters:
             blocked.update(self._blocked)
             simulated = Counter(base.simulated)
             simulated.update(self._simulated)
+            if self._minute_blocked:
+                blocked[self._minute_key] += self._minute_blocked
+            if self._minute_simulated:
+                simulated[self._minute_key] += self._minute_simulated
             samples = {k: list(v) for k, v in base.samples.items()}
             _merge_samples(samples, self._samples)
             return _split_minutes(blocked, simulated, samples)
 
     def after_fork(self) -> None:
         self._lock = threading.Lock()
+        self._minute_blocked = self._minute_simulated = 0
         self._blocked.clear()
         self._simulated.clear()
         self._samples.clear()
