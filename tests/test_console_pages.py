@@ -263,3 +263,26 @@ def test_counts_land_in_the_minute_they_happened(monkeypatch: pytest.MonkeyPatch
     totals = kept.totals("e")
     assert ({100: 1, 101: 2}, {100: 1}) == (totals.blocked_minutes, totals.simulated_minutes)
     assert {"IMAGE_PROCESSING": 1, "JOB_CREATION": 2} == totals.blocked
+
+
+def _sample(text: str, name: str) -> float:
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    assert found is not None, f"{name} is missing"
+    return float(found.group(1))
+
+
+def test_metrics_show_how_stale_and_late_this_worker_is(service: MaintenanceService) -> None:
+    """Another service's change, once adopted here, gives a propagation lag;
+    the snapshot's age and its failed reads are shown too."""
+    from maintguard.control.console.metrics import exposition
+
+    other = MaintenanceService(service.store)
+    service.view()
+    other.enable_maintenance("Elsewhere")
+    service.snapshot.refresh()
+    text = exposition(service, None).body.decode()
+    other.close()
+    assert _sample(text, "maintguard_propagation_lag_seconds") >= 0
+    assert _sample(text, "maintguard_snapshot_staleness_seconds") >= 0
+    assert 0 == _sample(text, "maintguard_store_errors_total")
+    assert 1 == _sample(text, "maintguard_maintenance_active")
