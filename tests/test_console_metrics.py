@@ -43,7 +43,8 @@ def _blocked_total(base: str) -> int:
 
 def test_a_scrape_sums_the_blocked_requests_of_every_worker(redis_url: str) -> None:
     """40 blocked uploads spread over three workers: the scrape says 40."""
-    with serve("wsgi", redis_url, workers=3, app="wsgi_spread") as base:
+    # One thread per worker, so that concurrent requests spread over all three.
+    with serve("wsgi", redis_url, workers=3, threads=1, app="wsgi_spread") as base:
         writer = MaintenanceService(redis_url)
         writer.enable_maintenance("Flood")
         writer.close()
