@@ -684,7 +684,8 @@ def test_counts_of_an_ended_maintenance_do_not_reset_the_new_one() -> None:
     b.flush()
     a.view()
     a.counters.flush(store, a.view().epoch)
-    assert {"IMAGE_PROCESSING": 1} == dict(store.read_attempts(b.view().epoch).blocked)
+    b.counters.flush(store, b.view().epoch)  # re-read the store's totals
+    assert {"IMAGE_PROCESSING": 1} == dict(b.attempt_counts().blocked)
     a.close()
     b.close()
 

@@ -114,6 +114,8 @@ maintguard demo on {base}  (state in {store})
     curl -i {base}/
   Status:
     curl {base}/api/maintenance/status
+  Operator console (paste the token above):
+    {base}/api/maintenance/dashboard
   Switch it off again:
     curl -X POST {base}/api/maintenance/disable -H "Authorization: Bearer {token}"
   Or from a shell:

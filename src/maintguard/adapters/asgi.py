@@ -22,6 +22,7 @@ from collections.abc import Awaitable
 from asgiref.sync import sync_to_async
 
 from maintguard.adapters.asgi_connections import OpenConnections
+from maintguard.adapters.asgi_events import refuse_websocket, serve_events, serve_websocket
 from maintguard.adapters.asgi_messages import (
     ASGIApp,
     Disconnected,
@@ -110,6 +111,13 @@ class MaintenanceMiddleware:
         if root or not path.startswith("/"):
             path = route_path(path, root or "")
         stream = kind == "websocket"
+        if stream and path in self._api_paths:
+            info = request_info(scope, path)
+            if self.api.endpoints[path].name == "ws":
+                await serve_websocket(self.api.console, info, receive, send)
+            else:
+                await refuse_websocket(receive, send)
+            return
         if kind == "http":
             if path in self._api_paths:
                 await self._api(scope, path, receive, send)
@@ -240,6 +248,9 @@ class MaintenanceMiddleware:
     async def _api(self, scope: Scope, path: str, receive: Receive, send: Send) -> None:
         info = request_info(scope, path)
         endpoint = self.api.endpoints[path]
+        if endpoint.name == "events" and info.method == "GET":
+            await serve_events(self.api.console, info, receive, send)
+            return
         if endpoint.name in _BLOCKING_READS:
             answer = await sync_to_async(self.api.route, thread_sensitive=False)(info)
         else:

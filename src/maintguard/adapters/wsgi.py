@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from maintguard.adapters.headers import LazyCookies, WSGIHeaders
+from maintguard.adapters.wsgi_events import serve_events
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, RequestInfo
 from maintguard.core.paths import route_path
@@ -33,6 +34,7 @@ _REASONS = {
     409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    426: "Upgrade Required",
     503: "Service Unavailable",
 }
 
@@ -141,6 +143,11 @@ class MaintenanceMiddleware:
         self, environ: WSGIEnvironment, path: str, start_response: StartResponse
     ) -> Iterable[bytes]:
         info = request_info(environ, path)
+        if self.api.endpoints[path].name == "events" and info.method == "GET":
+            streamed = serve_events(self.api.console, info, start_response, _STATUS[200])
+            if not isinstance(streamed, Response):
+                return streamed
+            return self._send(streamed, start_response)
         answer = self.api.route(info)
         if isinstance(answer, Pending):
             answer = self.api.handle(answer, info, _read_body(environ, answer.limit))

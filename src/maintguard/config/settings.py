@@ -198,6 +198,21 @@ class Settings:
         checks.whole_between(64, 16 * 1024 * 1024, "number of bytes"),
         "largest control API request body, bytes (larger: 413)",
     )
+    event_stream_duration: float = _setting(
+        25.0, "MAINTENANCE_EVENT_STREAM_DURATION", env.seconds, checks.between(5, 86400),
+        "seconds an events stream (SSE, WebSocket) stays open before the client reconnects "
+        "with Last-Event-ID, so a sync worker is never held for ever (5 to 86400)",
+    )
+    event_stream_limit: int = _setting(
+        64, "MAINTENANCE_EVENT_STREAM_LIMIT", env.integer,
+        checks.whole_between(0, 100_000, "number of streams"),
+        "events streams without a token one process holds open at once; more answer 503 "
+        "(clients poll instead); streams with a token are not limited",
+    )
+    event_heartbeat: float = _setting(
+        15.0, "MAINTENANCE_EVENT_HEARTBEAT", env.seconds, checks.between(1, 300),
+        "seconds of silence after which an events stream sends a heartbeat (1 to 300)",
+    )
     # fmt: on
 
     @classmethod

@@ -26,6 +26,7 @@ from maintguard.control.bodies import (
     media_type,
     parse_body,
 )
+from maintguard.control.console.routes import Console
 from maintguard.control.endpoints import Handlers
 from maintguard.core.identity import AdminToken, bearer_token, match_token
 from maintguard.core.responses import Response, error_response, json_response
@@ -72,6 +73,12 @@ def _endpoints(prefix: str, health: str) -> dict[str, Endpoint]:
         f"{prefix}/audit": Endpoint("audit", ("GET", "HEAD"), True, False),
         f"{prefix}/report": Endpoint("report", ("GET", "HEAD"), True, False),
         f"{prefix}/bypass": Endpoint("bypass", ("POST",), True, True),
+        # The console (maintguard.control.console): each checks its own token.
+        f"{prefix}/dashboard": Endpoint("dashboard", ("GET", "HEAD"), False, False),
+        f"{prefix}/banner.js": Endpoint("banner", ("GET", "HEAD"), False, False),
+        f"{prefix}/events": Endpoint("events", ("GET",), False, False),
+        f"{prefix}/ws": Endpoint("ws", ("GET",), False, False),
+        f"{prefix}/metrics": Endpoint("metrics", ("GET", "HEAD"), False, False),
     }
 
 
@@ -82,6 +89,8 @@ class ControlAPI:
         self.service = service
         self.endpoints = _endpoints(service.settings.prefix, service.settings.health_path)
         self.handlers = Handlers(service)
+        self.console = Console(service, self.handlers.reads["status"])
+        self.handlers.reads.update(self.console.reads)
 
     def matches(self, path: str) -> bool:
         return path in self.endpoints

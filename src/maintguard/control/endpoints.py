@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from maintguard.control.bodies import ascii_digits
+from maintguard.control.console.history import minute_history
 from maintguard.control.openapi import openapi_document
 from maintguard.core.identity import AdminToken
 from maintguard.core.responses import Response, error_response, json_response
@@ -194,6 +195,7 @@ class Handlers:
                 "mode": view.state.mode.value if view.state.active else None,
                 "is_active": view.state.active,
                 "started_at": format_time(view.state.started_at),
+                "per_minute": minute_history(counts),
                 "operations": [
                     {
                         "operation_type": op,

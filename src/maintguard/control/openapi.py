@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from maintguard.control.openapi_console import console_paths
 from maintguard.control.openapi_schemas import (
     EMERGENCY_RULE,
     FUTURE,
@@ -302,6 +303,7 @@ def openapi_document(
             }
         },
     }
+    paths.update(console_paths(prefix))
     return {
         "openapi": "3.1.0",
         "info": {

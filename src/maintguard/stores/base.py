@@ -50,6 +50,10 @@ class AttemptCounts:
     blocked: Mapping[str, int] = attrs.field(factory=dict)
     simulated: Mapping[str, int] = attrs.field(factory=dict)
     samples: Mapping[str, Sequence[str]] = attrs.field(factory=dict)
+    #: Minute (epoch seconds // 60) -> requests blocked / simulated in it,
+    #: for the console's per-minute rate; filled by ``AttemptCounters``.
+    blocked_minutes: Mapping[int, int] = attrs.field(factory=dict)
+    simulated_minutes: Mapping[int, int] = attrs.field(factory=dict)
 
 
 def attempt_epoch(state: MaintenanceState) -> str:

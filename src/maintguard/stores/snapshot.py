@@ -116,6 +116,10 @@ class Snapshot:
         self.healthy = True
         self.last_error: str | None = None
         self.last_refresh: float | None = None
+        #: Failed store reads in this process, and the seconds between the
+        #: last change's write and its adoption here (for metrics).
+        self.errors = 0
+        self.propagation_lag: float | None = None
         _track_fork(self)
 
     # -- the request path ---------------------------------------------------
@@ -150,6 +154,7 @@ class Snapshot:
         try:
             state = self.store.load()
         except StoreError as exc:
+            self.errors += 1
             self._failed(exc)
             return
         with self._lock:
@@ -165,6 +170,9 @@ class Snapshot:
                 self._set(state)
 
     def _set(self, state: MaintenanceState) -> None:
+        previous = self._stored
+        if state.updated_at is not None and (previous is None or previous.version != state.version):
+            self.propagation_lag = max(0.0, time.time() - state.updated_at.timestamp())
         self._stored = state
         self._publish(self._make_view(state))
 
