@@ -78,6 +78,8 @@ class MaintenanceService:
         self.settings = settings = (settings or Settings()).with_options(**options)
         self.store = _as_store(store, settings)
         self.classifier = classifier or OperationClassifier()
+        for prefix in settings.exempt_paths:
+            self.classifier.add_exempt(prefix)
         trusted_proxies = parse_networks(settings.trusted_proxies, "trusted_proxies")
         self.bypass = BypassCookies(
             settings.bypass_cookie_secret, settings.bypass_cookie_lifetime, trusted_proxies

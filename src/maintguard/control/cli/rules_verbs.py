@@ -17,7 +17,12 @@ from typing import TextIO, cast
 
 from maintguard.config import Settings
 from maintguard.control.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CLIError
-from maintguard.control.cli.session import _checked_view, _session, import_service
+from maintguard.control.cli.session import (
+    _checked_view,
+    _session,
+    given_service,
+    import_service,
+)
 from maintguard.core.classifier import OperationClassifier
 from maintguard.core.decision import RequestInfo
 from maintguard.core.state import Mode
@@ -29,7 +34,11 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = args.path.split("?", 1)[0]
     if not method.isalpha() or not path.startswith("/"):
         raise CLIError("explain takes a METHOD and a PATH starting with '/'", EXIT_USAGE)
-    if not args.app and not (args.store or os.environ.get("MAINTENANCE_STORE_URL", "").strip()):
+    if (
+        not args.app
+        and given_service.get() is None
+        and not (args.store or os.environ.get("MAINTENANCE_STORE_URL", "").strip())
+    ):
         return _explain_every_mode(method, path, args.json, out)
     session = _session(args)
     try:
