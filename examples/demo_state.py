@@ -1,0 +1,47 @@
+"""Where the demos keep their state: a SQLite file and a stable admin token.
+
+``MAINTENANCE_STORE_URL`` wins; else ``.maintguard-demo/state.db`` (or
+``$MAINTGUARD_DEMO_DIR/state.db``), one file every worker process shares.
+The admin token is ``MAINTENANCE_ADMIN_TOKENS`` if set, else one made once
+and kept beside the state (mode 0600), so it survives restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from maintguard import MaintenanceService
+
+STATE_DIR = Path(
+    os.environ.get("MAINTGUARD_DEMO_DIR")
+    or Path(__file__).resolve().parent.parent / ".maintguard-demo"
+)
+
+
+def admin_token() -> str:
+    """The demo's admin token: ``MAINTENANCE_ADMIN_TOKENS`` if set, else one
+    made once and kept beside the state, so it survives restarts."""
+    configured = os.environ.get("MAINTENANCE_ADMIN_TOKENS", "").strip()
+    if configured:
+        return configured.split(",")[0].split(":", 1)[-1]
+    path = STATE_DIR / "admin-token"
+    if not path.exists():
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def demo_service() -> MaintenanceService:
+    """The demo's service: settings from the environment, a SQLite file by default."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MAINTENANCE_STORE_URL", f"sqlite:///{STATE_DIR / 'state.db'}")
+    os.environ.setdefault("MAINTENANCE_ADMIN_TOKENS", f"demo:{admin_token()}")
+    service = MaintenanceService.from_env()
+    init = getattr(service.store, "create_schema", None)
+    if init is not None:
+        init()
+    return service
