@@ -39,6 +39,7 @@ from maintguard.stores import StateStore, store_from_url
 from maintguard.stores.counters import AttemptCounters
 from maintguard.stores.memory import MemoryStore
 from maintguard.stores.snapshot import Snapshot, View
+from maintguard.stores.workers import warn_memory_under_workers
 
 logger = logging.getLogger("maintguard")
 
@@ -130,6 +131,7 @@ class MaintenanceService:
         )
         self._connection_listeners: list[Callable[[View], None]] = []
         _services.add(self)
+        warn_memory_under_workers(self.store)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> MaintenanceService:
