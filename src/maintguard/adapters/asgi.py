@@ -48,7 +48,7 @@ from maintguard.stores.snapshot import View
 __all__ = ["MaintenanceMiddleware", "request_info", "resolve_admin"]
 
 #: Reads that touch the store (audit) run in a thread, like writes.
-_BLOCKING_READS = frozenset({"audit"})
+_BLOCKING_READS = frozenset({"audit", "bypass"})  # bypass: GET claims a link
 
 
 def request_info(scope: Scope, path: str) -> RequestInfo:

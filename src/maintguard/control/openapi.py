@@ -13,6 +13,7 @@ from typing import Any
 
 from maintguard.control.openapi_schemas import (
     EMERGENCY_RULE,
+    ERROR,
     FUTURE,
     GRACE,
     HEALTH,
@@ -283,6 +284,18 @@ def openapi_document(
             }
         },
         f"{prefix}/bypass": {
+            "get": {
+                "summary": "Redeem a one-time bypass link: sets the cookie, redirects to /",
+                "operationId": "bypassLink",
+                "parameters": [
+                    {"name": "link", "in": "query", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "303": {"description": "cookie set; redirect to /"},
+                    "403": answer(ERROR, "the link is wrong, expired or already used"),
+                    **errors(404, 503),
+                },
+            },
             "post": {
                 "summary": "Set the signed admin bypass cookie for the current maintenance",
                 "operationId": "bypass",
@@ -299,7 +312,7 @@ def openapi_document(
                     ),
                     **errors(400, 401, 404, 405, 409, 413, 415, 503),
                 },
-            }
+            },
         },
     }
     return {

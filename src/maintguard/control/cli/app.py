@@ -21,6 +21,7 @@ from maintguard.control.cli.errors import (
     EXIT_USAGE,
     CLIError,
 )
+from maintguard.control.cli.link_verbs import _bypass_link
 from maintguard.control.cli.parser import build_parser
 from maintguard.control.cli.rules_verbs import _explain, _lint_rules
 from maintguard.control.cli.session import given_service
@@ -56,6 +57,7 @@ _VERBS: dict[str, Handler] = {
     "init-db": _init_db,
     "explain": _explain,
     "lint-rules": _lint_rules,
+    "bypass-link": _bypass_link,
 }
 
 
