@@ -35,10 +35,12 @@ from maintguard.adapters.routes import add_route_rules, declared_operation, exem
 from maintguard.adapters.starlette_api import control_router
 from maintguard.adapters.starlette_guard import (
     MaintenanceBlocked,
+    NobodyYet,
     RequestAdmin,
     RouterGuard,
     admin_dependency,
     blocked_handler,
+    has_admin_dependency,
 )
 from maintguard.core.operations import OperationType
 from maintguard.service import MaintenanceService
@@ -86,6 +88,8 @@ def install(
     """
     if is_admin is not None:
         service.is_admin_resolver = RequestAdmin(is_admin)
+    elif service.is_admin_resolver is None and has_admin_dependency(app.router.routes):
+        service.is_admin_resolver = NobodyYet()  # decisions wait for the dependency
     register_routes(app, service)
     for prefix in static_prefixes(app.routes):
         service.classifier.add_exempt(prefix)

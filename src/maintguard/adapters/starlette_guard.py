@@ -79,6 +79,18 @@ class RequestAdmin:
         return answer is True
 
 
+class NobodyYet:
+    """The resolver while only ``admin_dependency`` knows admins: says "not
+    admin" here, so that would-be-blocked requests reach the dependency."""
+
+    async def __call__(self, info: RequestInfo) -> bool:
+        return False
+
+
+def has_admin_dependency(routes: list[BaseRoute]) -> bool:
+    return any(_has_admin_dependency(route) for route in routes)
+
+
 def _has_admin_dependency(route: BaseRoute) -> bool:
     dependant = getattr(route, "dependant", None)
     stack = [dependant] if dependant is not None else []
