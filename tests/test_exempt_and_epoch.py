@@ -99,3 +99,18 @@ def test_stamping_marks_only_sessions_with_data() -> None:
     full: dict[str, object] = {"user": "bob"}
     cookie_sessions.stamp(full, now=5.0)
     assert ({}, 5.0) == (empty, full[cookie_sessions.STAMP])
+
+
+def test_explain_lists_the_exemptions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`maintguard explain` names the built-in and configured exemptions on stderr."""
+    import io
+
+    from maintguard.control.cli import main
+
+    monkeypatch.delenv("MAINTENANCE_STORE_URL", raising=False)
+    monkeypatch.setenv("MAINTENANCE_EXEMPT_PATHS", "/assets")
+    out, err = io.StringIO(), io.StringIO()
+    assert 0 == main(["explain", "GET", "/assets/app.js"], out=out, err=err)
+    listed = err.getvalue()
+    assert all(p in listed for p in ("/health", "/static", "/robots.txt", "/assets"))
+    assert "if emergency: ALLOW" in out.getvalue()
