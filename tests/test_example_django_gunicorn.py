@@ -9,8 +9,10 @@ the 503 page comes from the ``maintguard/503.html`` template.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,10 +29,9 @@ USERS = (
 )
 
 
-@pytest.fixture(scope="module")
-def django_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    directory = tmp_path_factory.mktemp("django-example")
-    env = demo_env(directory) | {"DJANGO_SETTINGS_MODULE": "examples.django_app.settings"}
+@contextlib.contextmanager
+def _project(directory: Path, **extra: str) -> Iterator[tuple[str, dict[str, str]]]:
+    env = demo_env(directory) | {"DJANGO_SETTINGS_MODULE": "examples.django_app.settings"} | extra
     run([*MANAGE, "migrate", "--verbosity", "0"], env)
     run([*MANAGE, "shell", "-c", USERS], env)
     run([*MANAGE, "maintguard", "init-db"], env)
@@ -47,6 +48,12 @@ def django_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     ]
     with serving(command, env, port) as base:
         yield base, env
+
+
+@pytest.fixture(scope="module")
+def django_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    with _project(tmp_path_factory.mktemp("django-example")) as served:
+        yield served
 
 
 def _login(base: str, name: str) -> Browser:
@@ -120,3 +127,18 @@ def test_manage_py_maintguard_status_reads_the_shared_state(
         assert '"is_active": true' in run([*MANAGE, "maintguard", "status", "--json"], env).stdout
     finally:
         run([*MANAGE, "maintguard", "disable"], env)
+
+
+def test_cache_backend_sessions_end_by_the_maintenance_epoch(tmp_path: Path) -> None:
+    """With the cache session backend (nothing to list), alice's session from
+    before the maintenance ends on her next request; staff keep theirs."""
+    engine = "django.contrib.sessions.backends.cache"
+    with _project(tmp_path, DEMO_SESSION_ENGINE=engine) as (base, env):
+        staff, alice = _login(base, "staff"), _login(base, "alice")
+        assert "alice" == alice.json("/whoami")["user"]
+        run([*MANAGE, "maintguard", "enable", "--reason", "Upgrade"], env)
+        until_all(lambda: Browser(base).post("/upload"), 503)
+        assert alice.json("/whoami")["user"] is None
+        assert "staff" == staff.json("/whoami")["user"]
+        run([*MANAGE, "maintguard", "disable"], env)
+        assert alice.json("/whoami")["user"] is None

@@ -47,6 +47,13 @@ DATABASES = {
     }
 }
 SESSION_ENGINE = os.environ.get("DEMO_SESSION_ENGINE", "django.contrib.sessions.backends.db")
+# A cache every worker process shares (for DEMO_SESSION_ENGINE=…backends.cache).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(STATE_DIR / "cache"),
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True
 STATIC_URL = "/assets/"
