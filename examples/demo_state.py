@@ -35,12 +35,29 @@ def admin_token() -> str:
     return path.read_text().strip()
 
 
+def redis_url() -> str | None:
+    """``DEMO_REDIS_URL``: server-side sessions and an RQ job queue when set."""
+    return os.environ.get("DEMO_REDIS_URL", "").strip() or None
+
+
 def demo_service() -> MaintenanceService:
-    """The demo's service: settings from the environment, a SQLite file by default."""
+    """The demo's service: settings from the environment, a SQLite file by
+    default; with ``DEMO_REDIS_URL``, Redis sessions are ended and RQ jobs
+    stopped by maintenance."""
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MAINTENANCE_STORE_URL", f"sqlite:///{STATE_DIR / 'state.db'}")
     os.environ.setdefault("MAINTENANCE_ADMIN_TOKENS", f"demo:{admin_token()}")
-    service = MaintenanceService.from_env()
+    effects: dict[str, object] = {}
+    url = redis_url()
+    if url is not None:
+        from maintguard.jobs import RQJobTerminator
+        from maintguard.sessions import RedisSessionInvalidator
+
+        effects = {
+            "session_invalidator": RedisSessionInvalidator(url, prefix="session:"),
+            "job_terminator": RQJobTerminator(url),
+        }
+    service = MaintenanceService.from_env(**effects)
     init = getattr(service.store, "create_schema", None)
     if init is not None:
         init()

@@ -134,3 +134,36 @@ def test_declared_views_under_gunicorn(flask_server: tuple[str, dict[str, str], 
         assert 503 != anonymous.get("/robots.txt")[0]  # exempt: the app answers (404 here)
     finally:
         _disable(env)
+
+
+@pytest.mark.services
+def test_with_redis_sessions_are_server_side_and_jobs_go_to_rq(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """DEMO_REDIS_URL: `flask maintguard enable` deletes alice's Redis session
+    (side effects run in the command's process) and keeps the admin's; the
+    job route enqueues an RQ job."""
+    import redis
+    from rq import Queue
+
+    env = demo_env(tmp_path) | {"DEMO_REDIS_URL": redis_url}
+    run([binary("maintguard"), "init-db"], env)
+    port = servers.free_port()
+    command = [binary("gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    with serving([*command, "examples.flask_app.app:app"], env, port) as base:
+        admin, alice = Browser(base), Browser(base)
+        assert 200 == admin.post("/login", {"username": "admin", "password": "admin-password"})
+        assert 200 == alice.post("/login", {"username": "alice", "password": "alice-password"})
+        client = redis.Redis.from_url(redis_url)
+        assert 2 == len(list(client.scan_iter("session:*")))
+        assert 201 == admin.post("/api/jobs")
+        assert 1 == Queue("default", connection=client).count
+        flask = [binary("flask"), "--app", "examples.flask_app.app", "maintguard"]
+        run([*flask, "enable", "--reason", "Upgrade"], env)
+        try:
+            assert 1 == len(list(client.scan_iter("session:*")))
+            assert alice.json("/whoami")["user"] is None
+            assert "admin" == admin.json("/whoami")["user"]
+        finally:
+            run([*flask, "disable"], env)
+            client.close()

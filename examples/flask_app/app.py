@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, request, session
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -30,7 +30,7 @@ from flask_login import (
     logout_user,
 )
 
-from examples.demo_state import admin_token, demo_service
+from examples.demo_state import admin_token, demo_service, redis_url
 from maintguard import MaintenanceService, OperationType
 from maintguard.flask import Maintenance
 
@@ -64,6 +64,15 @@ def create_app(service: MaintenanceService) -> Flask:
     app = Flask(__name__)
     app.secret_key = os.environ.get("DEMO_SECRET_KEY") or secrets.token_hex(16)
     login_manager = LoginManager(app)
+    queue = None
+    if redis_url() is not None:
+        import redis
+        from rq import Queue
+
+        from examples.redis_parts import RedisSessionInterface
+
+        app.session_interface = RedisSessionInterface(str(redis_url()))
+        queue = Queue("default", connection=redis.Redis.from_url(str(redis_url())))
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
@@ -94,6 +103,7 @@ def create_app(service: MaintenanceService) -> Flask:
         if not service.check_login(is_admin=user.is_admin):
             return jsonify(error="logins are paused for maintenance"), 503
         login_user(user)
+        session["role"] = user.role  # what RedisSessionInvalidator keeps admins by
         return jsonify(user=user.id), 200
 
     @app.post("/logout")
@@ -107,7 +117,10 @@ def create_app(service: MaintenanceService) -> Flask:
 
     @app.post("/api/jobs")
     def create_job() -> tuple[object, int]:
-        return jsonify(job="created"), 201
+        if queue is None:
+            return jsonify(job="created"), 201
+        job = queue.enqueue("examples.redis_parts.generate_captions", 5)
+        return jsonify(job=job.id), 201
 
     @app.get("/api/jobs")
     def list_jobs() -> tuple[object, int]:
