@@ -211,3 +211,20 @@ def test_is_admin_runs_after_before_request_handlers(service: MaintenanceService
     assert 201 == app.test_client().post("/upload").status_code
     app.config["ROLE_HEADER"] = "x"
     assert 503 == app.test_client().post("/upload").status_code
+
+
+def test_an_app_that_never_reads_the_session_gets_no_vary_cookie(
+    service: MaintenanceService,
+) -> None:
+    """Outside maintenance, maintguard does not touch the session (no Vary: Cookie)."""
+    app = Flask(__name__)
+    app.secret_key = SECRET
+
+    @app.post("/upload")
+    def upload() -> tuple[str, int]:
+        return "uploaded", 201
+
+    Maintenance(app, service)
+    answer = app.test_client().post("/upload")
+    assert 201 == answer.status_code
+    assert "Cookie" not in answer.headers.get("Vary", "")

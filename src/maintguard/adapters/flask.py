@@ -39,6 +39,7 @@ from flask import (
     request,
     session,
 )
+from flask.globals import request_ctx
 from flask.sessions import SessionMixin
 from werkzeug.routing import Rule
 
@@ -162,8 +163,20 @@ def _hook_request_context(app: Flask, service: MaintenanceService) -> None:
 
     @app.after_request
     def stamp_session(response: Any) -> Any:
-        cookie_sessions.stamp(session)
+        # Only a session the request used: reading an untouched one would add
+        # ``Vary: Cookie`` to every response of the app.
+        used = _peek_session()
+        if used is not None and (used.accessed or used.modified):
+            cookie_sessions.stamp(used)
         return response
+
+
+def _peek_session() -> Any:
+    """The request's session object without marking it accessed: Flask 3.1
+    marks a session read through ``session`` (or ``ctx.session``) as
+    accessed; 3.0 keeps it in a plain attribute."""
+    ctx = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
+    return ctx.get("_session", ctx.get("session"))
 
 
 def _in_request(app: Flask, service: MaintenanceService) -> Any:
@@ -194,6 +207,8 @@ def _in_request(app: Flask, service: MaintenanceService) -> Any:
                     response.headers[name] = value
                 return response
 
+    if not state.active:
+        return None
     decided: Decision | None = environ.get("maintguard.decision")
     if admin is None and decided is not None and decided.admin is not None:
         admin, asked = decided.admin, True
