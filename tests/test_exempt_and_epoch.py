@@ -114,3 +114,12 @@ def test_explain_lists_the_exemptions(monkeypatch: pytest.MonkeyPatch) -> None:
     listed = err.getvalue()
     assert all(p in listed for p in ("/health", "/static", "/robots.txt", "/assets"))
     assert "if emergency: ALLOW" in out.getvalue()
+
+
+def test_only_an_admin_known_from_the_session_renews_it() -> None:
+    """The resolver's admin renews the stamp; a token or bypass-cookie holder does not."""
+    session: dict[str, object] = {"user": "ada", cookie_sessions.STAMP: 1.0}
+    cookie_sessions.renew(session, "bypass-cookie", now=9.0)
+    assert 1.0 == session[cookie_sessions.STAMP]
+    cookie_sessions.renew(session, "resolver", now=9.0)
+    assert 9.0 == session[cookie_sessions.STAMP]

@@ -28,6 +28,18 @@ def stamp(session: MutableMapping[str, Any], now: float | None = None) -> None:
         session[STAMP] = round(time.time() if now is None else now, 3)
 
 
+#: Admins known from the session's own user: their session is renewed, so
+#: it is not checked again on each request of this maintenance. An admin by
+#: token, bypass cookie or address is not the session's user: not renewed.
+SESSION_ADMINS = frozenset({"resolver", "dependency"})
+
+
+def renew(session: MutableMapping[str, Any], admin: str, now: float | None = None) -> None:
+    """Restamp an admin's session, when the session's user is the admin."""
+    if admin in SESSION_ADMINS:
+        session[STAMP] = round(time.time() if now is None else now, 3)
+
+
 def ended(session: MutableMapping[str, Any] | None, state: MaintenanceState, cleanup: bool) -> bool:
     """Whether the current maintenance ended ``session`` (the caller keeps
     an admin's). A session without a stamp, or with a stamp that is not a

@@ -153,6 +153,8 @@ class MaintenanceMiddleware:
             )
 
             logout(request)  # flushes the session and sets request.user anonymous
+        else:
+            cookie_sessions.renew(session, admin)
 
     @staticmethod
     def _stamped(request: _Request, response: Any) -> Any:

@@ -228,6 +228,8 @@ def _end_session(service: MaintenanceService, state: Any, admin: str | None, ask
         # Flask-Login caches the user it loaded from the session in ``g``:
         # drop it, so this very request is served as a logged-out one.
         g.pop("_login_user", None)
+    else:
+        cookie_sessions.renew(session, admin)
 
 
 def to_flask(app: Flask, response: Response) -> Any:

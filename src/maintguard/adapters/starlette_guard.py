@@ -173,6 +173,8 @@ async def end_session(
         admin = service.decider.fast_admin(info, state) or await resolve_admin(service, info)
     if admin is None:
         session.clear()
+    else:
+        cookie_sessions.renew(session, admin)
 
 
 def _stamping(scope: Scope, send: Send) -> Send:
