@@ -160,3 +160,21 @@ def test_staticfiles_mounts_pass_reads_in_an_emergency(
     service.enable_emergency("Incident", background=False)
     assert 200 == call(app, "GET", "/assets/site.css").status_code
     assert 503 == call(app, "GET", "/").status_code
+
+
+def test_test_mode_marks_a_dependency_route_as_simulated(service: MaintenanceService) -> None:
+    """In test mode the dependency route is served, marked X-Maintenance-Simulated."""
+
+    def nobody(request: Request) -> bool:
+        return False
+
+    app = FastAPI(dependencies=[Depends(admin_dependency(nobody))])
+
+    @app.post("/jobs")
+    async def jobs() -> dict[str, bool]:
+        return {"ok": True}
+
+    install(app, service)
+    service.enable_maintenance("Rehearsal", mode="test")
+    answer = call(app, "POST", "/jobs")
+    assert (200, "blocked") == (answer.status_code, answer.headers["x-maintenance-simulated"])

@@ -208,14 +208,18 @@ def admin_dependency(is_admin: Callable[..., Any]) -> Callable[..., Awaitable[No
 
     marker = Depends(is_admin)
 
-    async def maintguard_admin(request: Request, answer: Any = marker) -> None:
-        await dependency_decides(request, answer is True)
+    async def maintguard_admin(
+        request: Request, response: StarletteResponse, answer: Any = marker
+    ) -> None:
+        await dependency_decides(request, answer is True, response)
 
     setattr(maintguard_admin, _ADMIN_DEPENDENCY, True)
     return maintguard_admin
 
 
-async def dependency_decides(request: Request, is_admin: bool) -> None:
+async def dependency_decides(
+    request: Request, is_admin: bool, response: StarletteResponse | None = None
+) -> None:
     """Finish a deferred decision: allow, or raise ``MaintenanceBlocked``."""
     scope = request.scope
     service: MaintenanceService | None = scope.get("maintguard.service")
@@ -239,3 +243,6 @@ async def dependency_decides(request: Request, is_admin: bool) -> None:
         raise MaintenanceBlocked(
             responder.with_retry_after(service.blocked_response(info, decision))
         )
+    if response is not None:  # FastAPI merges these into the endpoint's answer
+        for name, value in service.answers.extra_headers(decision):
+            response.headers[name] = value
