@@ -20,19 +20,42 @@ STATE_DIR = Path(
 )
 
 
+def kept_secret(name: str) -> str:
+    """A random secret made once and kept in ``STATE_DIR/name`` (mode 0600).
+
+    Several workers may start at once: each writes its candidate to a file of
+    its own and links it into place; the first link wins and every worker
+    reads the winner, so all of them agree.
+    """
+    path = STATE_DIR / name
+    if not path.exists():
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        candidate = STATE_DIR / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(24))
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another worker was first: use its secret
+        finally:
+            candidate.unlink()
+    return path.read_text().strip()
+
+
 def admin_token() -> str:
     """The demo's admin token: ``MAINTENANCE_ADMIN_TOKENS`` if set, else one
     made once and kept beside the state, so it survives restarts."""
     configured = os.environ.get("MAINTENANCE_ADMIN_TOKENS", "").strip()
     if configured:
         return configured.split(",")[0].split(":", 1)[-1]
-    path = STATE_DIR / "admin-token"
-    if not path.exists():
-        STATE_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(24))
-    return path.read_text().strip()
+    return kept_secret("admin-token")
+
+
+def secret_key() -> str:
+    """The session signing key: ``DEMO_SECRET_KEY``, else kept beside the
+    state, so every worker (and every restart) signs cookies alike."""
+    return os.environ.get("DEMO_SECRET_KEY", "").strip() or kept_secret("secret-key")
 
 
 def redis_url() -> str | None:

@@ -43,8 +43,8 @@ def demo_env(directory: Path) -> dict[str, str]:
         "MAINTENANCE_STORE_URL": f"sqlite:///{directory / 'state.db'}",
         "MAINTENANCE_ADMIN_TOKENS": f"demo:{secrets.token_urlsafe(24)}",
         "MAINTENANCE_REFRESH_INTERVAL": str(REFRESH),
-        # Every worker must sign cookie sessions with the same key.
-        "DEMO_SECRET_KEY": secrets.token_hex(16),
+        # No DEMO_SECRET_KEY: the workers agree on the key the demo keeps
+        # beside its state, as they do out of the box.
     }
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 
-from examples.demo_state import STATE_DIR, admin_token
+from examples.demo_state import STATE_DIR, admin_token, secret_key
 
 STATE_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = False
-SECRET_KEY = os.environ.get("DEMO_SECRET_KEY") or "django-demo-secret-key-not-for-production"
+SECRET_KEY = secret_key()
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 ROOT_URLCONF = "examples.django_app.urls"
 INSTALLED_APPS = [

@@ -16,7 +16,6 @@ the ``is_admin`` resolver), so it keeps working during maintenance.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware.sessions import SessionMiddleware
 
-from examples.demo_state import demo_service
+from examples.demo_state import demo_service, secret_key
 from maintguard import MaintenanceService
 from maintguard.starlette import admin_dependency, install, operation
 
@@ -56,7 +55,8 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def create_app(service: MaintenanceService) -> FastAPI:
+def create_app(service: MaintenanceService, key: str | None = None) -> FastAPI:
+    """The app; ``key`` signs its sessions (default: a random one, for one process)."""
     app = FastAPI(title="Vedfolnir demo")
 
     # HEAD as well: the rollback manual checks the app with `curl -I /`.
@@ -121,8 +121,7 @@ def create_app(service: MaintenanceService) -> FastAPI:
     async def admin() -> str:
         return "<h1>Admin dashboard</h1>"
 
-    secret_key = os.environ.get("DEMO_SECRET_KEY") or secrets.token_hex(16)
-    app.add_middleware(SessionMiddleware, secret_key=secret_key)
+    app.add_middleware(SessionMiddleware, secret_key=key or secrets.token_hex(16))
     # The resolver reads the same session for routes without the dependency.
     install(app, service, is_admin=lambda request: session_user(request) in ADMINS)
     return app
@@ -138,7 +137,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     if not _built:
         service = demo_service()
-        _built.update(service=service, app=create_app(service))
+        _built.update(service=service, app=create_app(service, secret_key()))
     return _built[name]
 
 

@@ -30,7 +30,7 @@ from flask_login import (
     logout_user,
 )
 
-from examples.demo_state import admin_token, demo_service, redis_url
+from examples.demo_state import admin_token, demo_service, redis_url, secret_key
 from maintguard import MaintenanceService, OperationType
 from maintguard.flask import Maintenance
 
@@ -60,9 +60,10 @@ maintenance = Maintenance(
 )
 
 
-def create_app(service: MaintenanceService) -> Flask:
+def create_app(service: MaintenanceService, key: str | None = None) -> Flask:
+    """The app; ``key`` signs its sessions (default: a random one, for one process)."""
     app = Flask(__name__)
-    app.secret_key = os.environ.get("DEMO_SECRET_KEY") or secrets.token_hex(16)
+    app.secret_key = key or secrets.token_hex(16)
     login_manager = LoginManager(app)
     queue = None
     if redis_url() is not None:
@@ -163,7 +164,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     if not _built:
         service = demo_service()
-        _built.update(service=service, app=create_app(service))
+        _built.update(service=service, app=create_app(service, secret_key()))
     return _built[name]
 
 
