@@ -94,13 +94,16 @@ def install(
     for prefix in static_prefixes(app.routes):
         service.classifier.add_exempt(prefix)
     router = app.router
-    if hasattr(router, "middleware_stack"):
+    # Without a router stack to wrap (an old Starlette) nothing inside would
+    # finish a deferred decision: then the middleware decides it all itself.
+    deferred = hasattr(router, "middleware_stack")
+    if deferred:
         router.middleware_stack = RouterGuard(router.middleware_stack, service, router.routes)
     app.add_exception_handler(MaintenanceBlocked, blocked_handler)
     if api_router and hasattr(app, "include_router"):
         app.include_router(control_router(service))
     router.lifespan_context = _running(router.lifespan_context, service)
-    app.add_middleware(MaintenanceMiddleware, service=service, defer_resolver=True)
+    app.add_middleware(MaintenanceMiddleware, service=service, defer_resolver=deferred)
     return app
 
 
