@@ -10,12 +10,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import Client
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from maintguard import MaintenanceService
-from maintguard.control.bypass_links import _link_binding, issue_link
+from maintguard.control.bypass_links import _link_binding, issue_link, redeem_link
 from maintguard.control.cli import main
+from maintguard.core.decision import RequestInfo
 from maintguard.stores.sql import SQLStore
 from maintguard.wsgi import MaintenanceMiddleware
 
@@ -157,3 +160,14 @@ def test_the_cli_refuses_a_link_when_maintenance_is_off(url: str) -> None:
     assert 0 != code
     assert 1 == len(err.getvalue().strip().splitlines())
     assert "not active" in err.getvalue()
+
+
+@given(query=st.text(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_any_query_is_answered_403_or_404_never_an_error(query: str) -> None:
+    """Whatever the query string, redeeming answers 403 (no valid link) and never raises."""
+    service = MaintenanceService(bypass_cookie_secret=SECRET)
+    service.enable_maintenance("Upgrade")
+    info = RequestInfo(method="GET", path="/api/maintenance/bypass", query_string=query)
+    assert 403 == redeem_link(service, info).status
+    service.close()
