@@ -117,6 +117,21 @@ def test_the_503_page_is_the_django_template(django_server: tuple[str, dict[str,
         run([*MANAGE, "maintguard", "disable"], env)
 
 
+def test_templates_see_the_status_through_the_context_processor(
+    django_server: tuple[str, dict[str, str]],
+) -> None:
+    """A page rendered during maintenance shows the banner from `maintenance`."""
+    base, env = django_server
+    assert b"maintenance-banner" not in Browser(base).get("/reports")[2]
+    run([*MANAGE, "maintguard", "enable", "--reason", "Upgrade", "--message", "Back at 10"], env)
+    try:
+        until_all(lambda: Browser(base).post("/upload"), 503)
+        body = Browser(base).get("/reports")[2]
+        assert b'<div class="maintenance-banner">Back at 10</div>' in body
+    finally:
+        run([*MANAGE, "maintguard", "disable"], env)
+
+
 def test_manage_py_maintguard_status_reads_the_shared_state(
     django_server: tuple[str, dict[str, str]],
 ) -> None:

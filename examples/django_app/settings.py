@@ -12,6 +12,7 @@ with ``python examples/django_app/manage.py maintguard enable --reason …``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from examples.demo_state import STATE_DIR, admin_token, secret_key
 
@@ -36,6 +37,7 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [str(Path(__file__).resolve().parent / "templates")],
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["maintguard.django.context_processors.maintenance"]},
     }

@@ -7,6 +7,7 @@ from examples.django_app import views
 urlpatterns = [
     path("", views.home),
     path("whoami", views.whoami),
+    path("reports", views.reports),
     path("login", views.login_view),
     path("logout", views.logout_view),
     path("upload", views.upload),

@@ -6,6 +6,7 @@ import json
 
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from maintguard.django import exempt, operation, project_service
@@ -14,6 +15,11 @@ from maintguard.django import exempt, operation, project_service
 def home(request: HttpRequest) -> HttpResponse:
     name = request.user.get_username() if request.user.is_authenticated else "guest"
     return HttpResponse(f"<h1>Vedfolnir demo</h1><p>Hello, {name}.</p>")
+
+
+def reports(request: HttpRequest) -> HttpResponse:
+    """A page with the maintenance banner (the context processor's ``maintenance``)."""
+    return render(request, "banner.html")
 
 
 def whoami(request: HttpRequest) -> JsonResponse:
