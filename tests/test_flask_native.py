@@ -228,3 +228,13 @@ def test_an_app_that_never_reads_the_session_gets_no_vary_cookie(
     answer = app.test_client().post("/upload")
     assert 201 == answer.status_code
     assert "Cookie" not in answer.headers.get("Vary", "")
+
+
+def test_with_the_feature_switched_off_nobody_is_logged_out(tmp_path: Path) -> None:
+    """maintenance_mode_enabled=False passes everything and ends no session."""
+    service = MaintenanceService(maintenance_mode_enabled=False)
+    app = build(service, tmp_path)
+    bob = _logged_in(app, "bob")
+    service.enable_maintenance("Upgrade")
+    assert ("bob", 201) == (bob.get("/whoami").text, bob.post("/upload").status_code)
+    service.close()

@@ -141,7 +141,7 @@ class MaintenanceMiddleware:
         service = self.service
         state = service.view().state
         if session is None or not cookie_sessions.ended(
-            dict(session.items()), state, service.settings.session_cleanup
+            dict(session.items()), state, service.settings.session_cleanup and service.enabled
         ):
             return
         admin = decision.admin

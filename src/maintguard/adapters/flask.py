@@ -218,7 +218,9 @@ def _in_request(app: Flask, service: MaintenanceService) -> Any:
 
 def _end_session(service: MaintenanceService, state: Any, admin: str | None, asked: bool) -> None:
     """Clear a signed-cookie session the current maintenance ended (not an admin's)."""
-    if not cookie_sessions.ended(session, state, service.settings.session_cleanup):
+    if not cookie_sessions.ended(
+        session, state, service.settings.session_cleanup and service.enabled
+    ):
         return
     if not asked:
         info = request_info(request.environ)

@@ -165,7 +165,7 @@ async def end_session(
     session = scope.get("session")
     state = service.view().state
     if not isinstance(session, dict) or not cookie_sessions.ended(
-        session, state, service.settings.session_cleanup
+        session, state, service.settings.session_cleanup and service.enabled
     ):
         return
     if not asked:
