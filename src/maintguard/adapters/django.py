@@ -101,7 +101,8 @@ def request_info(request: _Request, path: str | None = None) -> RequestInfo:
 
 
 class MaintenanceMiddleware:
-    """Protects a Django project with the service ``settings.MAINTGUARD_SERVICE`` names."""
+    """Protects a Django project with its service (``settings.MAINTGUARD`` or
+    ``settings.MAINTGUARD_SERVICE``; see ``project_service``)."""
 
     sync_capable = True
     # Sync only: the is_admin resolver may touch the ORM (request.user).
