@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import subprocess
 import time
 
@@ -57,6 +58,10 @@ def test_every_gunicorn_worker_warns_about_the_memory_store() -> None:
         assert process.stderr is not None
         deadline = time.monotonic() + 30
         while len(warned) < 2 and time.monotonic() < deadline:
+            # Never block on a quiet pipe: a missing warning must fail, not hang.
+            ready, _, _ = select.select([process.stderr], [], [], 0.5)
+            if not ready:
+                continue
             line = process.stderr.readline()
             if "in-memory store in a worker of gunicorn" in line:
                 assert "MAINTENANCE_STORE_URL" in line
