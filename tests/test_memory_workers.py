@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import select
 import subprocess
+import threading
 import time
 
 import pytest
@@ -53,20 +53,24 @@ def test_every_gunicorn_worker_warns_about_the_memory_store() -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
+    assert process.stderr is not None
+    # A reader thread: the test never blocks on a quiet pipe (a missing
+    # warning fails at the deadline instead of hanging).
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
     warned: set[str] = set()
     try:
-        assert process.stderr is not None
         deadline = time.monotonic() + 30
         while len(warned) < 2 and time.monotonic() < deadline:
-            # Never block on a quiet pipe: a missing warning must fail, not hang.
-            ready, _, _ = select.select([process.stderr], [], [], 0.5)
-            if not ready:
-                continue
-            line = process.stderr.readline()
-            if "in-memory store in a worker of gunicorn" in line:
-                assert "MAINTENANCE_STORE_URL" in line
-                warned.add(line.split("(pid ", 1)[1].split(")", 1)[0])
+            time.sleep(0.1)
+            for line in list(lines):
+                if "in-memory store in a worker of gunicorn" in line:
+                    assert "MAINTENANCE_STORE_URL" in line
+                    warned.add(line.split("(pid ", 1)[1].split(")", 1)[0])
     finally:
         process.terminate()
-        process.communicate(timeout=20)
+        process.wait(20)
+        reader.join(10)
+        process.stderr.close()
     assert 2 == len(warned)
