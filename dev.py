@@ -51,7 +51,7 @@ def ensure_venv(groups: tuple[str, ...]) -> None:
 
 def demo() -> None:
     ensure_venv(("demo",))
-    run(PYTHON, ROOT / "examples" / "flask_app" / "app.py", *sys.argv[2:])
+    run(PYTHON, "-m", "examples.flask_app.app", *sys.argv[2:])
 
 
 def test() -> None:

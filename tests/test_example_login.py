@@ -21,7 +21,7 @@ def test_a_non_admin_cannot_log_in_during_maintenance(
     """The login form stays reachable, but check_login refuses a non-admin."""
     client, service = client_and_service
     service.enable_maintenance("Upgrade")
-    answer = client.post("/login", json={"username": "bob"})
+    answer = client.post("/login", json={"username": "alice", "password": "alice-password"})
     assert (503, "logins are paused for maintenance") == (answer.status_code, answer.json["error"])
 
 
@@ -31,7 +31,7 @@ def test_an_admin_can_log_in_during_an_emergency(
     """Admins sign in even while everything else is blocked."""
     client, service = client_and_service
     service.enable_emergency("Incident")
-    answer = client.post("/login", json={"username": "admin"})
+    answer = client.post("/login", json={"username": "admin", "password": "admin-password"})
     assert (200, "admin") == (answer.status_code, answer.json["user"])
 
 
@@ -40,4 +40,9 @@ def test_everyone_can_log_in_when_maintenance_is_off(
 ) -> None:
     """Outside maintenance, check_login lets everyone through."""
     client, _ = client_and_service
-    assert 200 == client.post("/login", json={"username": "bob"}).status_code
+    assert (
+        200
+        == client.post(
+            "/login", json={"username": "alice", "password": "alice-password"}
+        ).status_code
+    )

@@ -1,30 +1,50 @@
 """A small FastAPI app with the seeds' routes, protected by maintguard.
 
-The same routes as the Flask example (``examples/flask_app``), wrapped with
-the pure ASGI ``maintguard.asgi.MaintenanceMiddleware``. Run it with::
+The same routes as the Flask example (``examples/flask_app``), protected
+with ``maintguard.starlette.install``. Run it under a real server, several
+workers agreeing through one SQLite file::
 
-    MAINTENANCE_STORE_URL=sqlite:///maint.db MAINTENANCE_ADMIN_TOKENS=demo:secret \\
-        python examples/fastapi_app/app.py --port 8000
+    uvicorn --workers 2 examples.fastapi_app.app:app
+
+The state lives where ``MAINTENANCE_STORE_URL`` says (default: a SQLite file
+in ``.maintguard-demo/``, beside a stable admin token, as the Flask demo).
+Users log in into a ``SessionMiddleware`` cookie session; ``admin`` is an
+admin to maintguard (read from the session by a FastAPI dependency and by
+the ``is_admin`` resolver), so it keeps working during maintenance.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
-import sys
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware.sessions import SessionMiddleware
 
+from examples.demo_state import demo_service, secret_key
 from maintguard import MaintenanceService
-from maintguard.asgi import MaintenanceMiddleware
+from maintguard.starlette import admin_dependency, install, operation
 
 HERE = Path(__file__).resolve().parent
-ADMINS = {"admin"}
+#: name -> (password, role); a real app reads its database.
+USERS = {"admin": ("admin-password", "admin"), "alice": ("alice-password", "user")}
+ADMINS = {name for name, (_, role) in USERS.items() if role == "admin"}
+
+
+def session_user(request: Request) -> str | None:
+    """The logged-in user's name (the app's own "current user" dependency)."""
+    user = request.session.get("user")
+    return user if isinstance(user, str) and user in USERS else None
+
+
+def user_is_admin(user: str | None = Depends(session_user)) -> bool:
+    return user in ADMINS
+
+
+maintenance_admin = admin_dependency(user_is_admin)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -35,7 +55,8 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def create_app(service: MaintenanceService) -> FastAPI:
+def create_app(service: MaintenanceService, key: str | None = None) -> FastAPI:
+    """The app; ``key`` signs its sessions (default: a random one, for one process)."""
     app = FastAPI(title="Vedfolnir demo")
 
     # HEAD as well: the rollback manual checks the app with `curl -I /`.
@@ -48,11 +69,18 @@ def create_app(service: MaintenanceService) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/whoami")
+    async def whoami(user: str | None = Depends(session_user)) -> dict[str, str | None]:
+        return {"user": user}
+
     @app.post("/login")
     async def login(request: Request) -> JSONResponse:
-        user = str((await _json_body(request)).get("username", ""))
-        if not user:
-            return JSONResponse({"error": "username required"}, status_code=400)
+        body = await _json_body(request)
+        user = str(body.get("username", ""))
+        password = str(body.get("password", "")).encode()
+        known = USERS.get(user)
+        if known is None or not secrets.compare_digest(known[0].encode(), password):
+            return JSONResponse({"error": "unknown user or wrong password"}, status_code=401)
         # The app decides who is an admin; maintguard decides whether they may log in now.
         if not service.check_login(is_admin=user in ADMINS):
             return JSONResponse({"error": "logins are paused for maintenance"}, status_code=503)
@@ -68,13 +96,18 @@ def create_app(service: MaintenanceService) -> FastAPI:
     async def start_caption_generation() -> dict[str, str]:
         return {"job": "caption-generation started"}
 
-    @app.post("/api/jobs", status_code=201)
+    @app.post("/api/jobs", status_code=201, dependencies=[Depends(maintenance_admin)])
     async def create_job() -> dict[str, str]:
         return {"job": "created"}
 
     @app.get("/api/jobs")
     async def list_jobs() -> dict[str, list[str]]:
         return {"jobs": []}
+
+    @app.get("/reports/{report_id}/export", status_code=202)
+    @operation("JOB_CREATION")  # a GET that starts a job
+    async def export(report_id: int) -> dict[str, int]:
+        return {"export": report_id}
 
     @app.post("/upload", status_code=201)
     async def upload() -> dict[str, bool]:
@@ -88,11 +121,24 @@ def create_app(service: MaintenanceService) -> FastAPI:
     async def admin() -> str:
         return "<h1>Admin dashboard</h1>"
 
-    secret_key = os.environ.get("DEMO_SECRET_KEY") or secrets.token_hex(16)
-    app.add_middleware(SessionMiddleware, secret_key=secret_key)
-    # Added last, so it is the outermost layer: it sees every request first.
-    app.add_middleware(MaintenanceMiddleware, service=service)
+    app.add_middleware(SessionMiddleware, secret_key=key or secrets.token_hex(16))
+    # The resolver reads the same session for routes without the dependency.
+    install(app, service, is_admin=lambda request: session_user(request) in ADMINS)
     return app
+
+
+_built: dict[str, Any] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` and ``service`` are built on first use (``uvicorn …:app``
+    asks for ``app``), so importing ``create_app`` touches nothing."""
+    if name not in ("app", "service"):
+        raise AttributeError(name)
+    if not _built:
+        service = demo_service()
+        _built.update(service=service, app=create_app(service, secret_key()))
+    return _built[name]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -102,13 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
-    service = MaintenanceService.from_env()
-    init = getattr(service.store, "create_schema", None)
-    if init is not None:
-        init()
-    uvicorn.run(create_app(service), host=args.host, port=args.port)
+    uvicorn.run(__getattr__("app"), host=args.host, port=args.port)
 
 
-if __name__ == "__main__":
-    sys.path.insert(0, str(HERE.parent.parent / "src"))
+if __name__ == "__main__":  # python -m examples.….app, from the repository root
     main()

@@ -39,6 +39,7 @@ from maintguard.stores import StateStore, store_from_url
 from maintguard.stores.counters import AttemptCounters
 from maintguard.stores.memory import MemoryStore
 from maintguard.stores.snapshot import Snapshot, View
+from maintguard.stores.workers import warn_memory_under_workers
 
 logger = logging.getLogger("maintguard")
 
@@ -78,6 +79,8 @@ class MaintenanceService:
         self.settings = settings = (settings or Settings()).with_options(**options)
         self.store = _as_store(store, settings)
         self.classifier = classifier or OperationClassifier()
+        for prefix in settings.exempt_paths:
+            self.classifier.add_exempt(prefix)
         trusted_proxies = parse_networks(settings.trusted_proxies, "trusted_proxies")
         self.bypass = BypassCookies(
             settings.bypass_cookie_secret, settings.bypass_cookie_lifetime, trusted_proxies
@@ -128,6 +131,7 @@ class MaintenanceService:
         )
         self._connection_listeners: list[Callable[[View], None]] = []
         _services.add(self)
+        warn_memory_under_workers(self.store)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> MaintenanceService:

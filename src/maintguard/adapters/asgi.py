@@ -46,10 +46,10 @@ from maintguard.core.responses import Response, Verdict
 from maintguard.service import MaintenanceService
 from maintguard.stores.snapshot import View
 
-__all__ = ["MaintenanceMiddleware", "request_info"]
+__all__ = ["MaintenanceMiddleware", "request_info", "resolve_admin"]
 
 #: Reads that touch the store (audit) run in a thread, like writes.
-_BLOCKING_READS = frozenset({"audit"})
+_BLOCKING_READS = frozenset({"audit", "bypass"})  # bypass: GET claims a link
 
 
 def request_info(scope: Scope, path: str) -> RequestInfo:
@@ -73,10 +73,20 @@ class MaintenanceMiddleware:
     """Protects an ASGI app with a ``MaintenanceService``."""
 
     def __init__(
-        self, app: ASGIApp, service: MaintenanceService, *, track_event_streams: bool = True
+        self,
+        app: ASGIApp,
+        service: MaintenanceService,
+        *,
+        track_event_streams: bool = True,
+        defer_resolver: bool = False,
     ) -> None:
         self.app = app
         self.service = service
+        #: Set by ``maintguard.starlette.install``: an HTTP request only the
+        #: ``is_admin`` resolver could let through goes on with
+        #: ``scope["maintguard.pending"]``, decided where the app's user is
+        #: known (inside every middleware, or by a FastAPI dependency).
+        self.defer_resolver = defer_resolver
         # Reading each request's Accept header to find event streams costs
         # about 0.2 µs; an app without them may switch it off.
         self.track_event_streams = track_event_streams
@@ -154,7 +164,14 @@ class MaintenanceMiddleware:
                     await send({"type": "http.response.body", "body": response.body})
                     return
         info = request_info(scope, path)
-        decision = await self.decide(info)
+        if self.defer_resolver and not stream:
+            decision, pending = service.judge(info)
+            if pending:
+                scope["maintguard.pending"] = (info, decision)
+                await self.app(scope, receive, send)
+                return
+        else:
+            decision = await self.decide(info)
         scope["maintguard.decision"] = decision
         if decision.action is Action.BLOCK:
             service.record(info, decision)
@@ -205,20 +222,7 @@ class MaintenanceMiddleware:
         return decision
 
     async def _resolve(self, info: RequestInfo) -> str | None:
-        service = self.service
-        resolver = service.is_admin_resolver
-        if resolver is None:
-            return None
-        try:
-            if _is_async(resolver):
-                pending: Awaitable[object] = resolver(info)  # type: ignore[assignment]
-                answer = await asyncio.wait_for(pending, service.settings.resolver_timeout)
-                return "resolver" if answer is True else None
-            call = sync_to_async(service.decider.resolve_admin, thread_sensitive=False)
-            return await asyncio.wait_for(call(info), service.settings.resolver_timeout)
-        except Exception as exc:  # timeout or failure: not admin
-            log_resolver_failure(exc)
-            return None
+        return await resolve_admin(self.service, info)
 
     # ------------------------------------------------------------- answers
 
@@ -275,6 +279,24 @@ class MaintenanceMiddleware:
     def _blocks(self, info: RequestInfo) -> bool:
         decision, _ = self.service.judge(info)
         return decision.action is Action.BLOCK
+
+
+async def resolve_admin(service: MaintenanceService, info: RequestInfo) -> str | None:
+    """Ask the service's ``is_admin`` resolver (awaited, or run in a thread),
+    bounded by ``resolver_timeout``; a failure or a timeout means not admin."""
+    resolver = service.is_admin_resolver
+    if resolver is None:
+        return None
+    try:
+        if _is_async(resolver):
+            pending: Awaitable[object] = resolver(info)  # type: ignore[assignment]
+            answer = await asyncio.wait_for(pending, service.settings.resolver_timeout)
+            return "resolver" if answer is True else None
+        call = sync_to_async(service.decider.resolve_admin, thread_sensitive=False)
+        return await asyncio.wait_for(call(info), service.settings.resolver_timeout)
+    except Exception as exc:  # timeout or failure: not admin
+        log_resolver_failure(exc)
+        return None
 
 
 def _is_async(function: object) -> bool:

@@ -4,7 +4,8 @@ Thin on purpose: the core decides, this module only translates between
 Django's request and response and maintguard's ``RequestInfo`` and
 ``Response``. Configure it in ``settings.py``::
 
-    MAINTGUARD_SERVICE = "myproject.maintenance:service"
+    INSTALLED_APPS = [..., "maintguard.django"]   # manage.py maintguard, the 503 template
+    MAINTGUARD = {"store_url": "redis://localhost:6379/0", "admin_tokens": "ops:…"}
     MIDDLEWARE = [
         ...,
         "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -12,34 +13,51 @@ Django's request and response and maintguard's ``RequestInfo`` and
         ...,
     ]
 
-and build the service with ``is_admin=staff_admin`` so that staff users keep
-working during maintenance.
+(or ``MAINTGUARD_SERVICE = "myproject.maintenance:service"`` naming a
+service built in code). Active staff users and superusers keep working
+during maintenance; views declare what they do with ``@operation(...)`` or
+``@exempt``.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Protocol
 
 import attrs
-from django.conf import settings  # type: ignore[import-untyped, import-not-found, unused-ignore]
 from django.http import HttpResponse  # type: ignore[import-untyped, import-not-found, unused-ignore]
 from django.utils.functional import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
     empty,
 )
 
+from maintguard.adapters import cookie_sessions
+from maintguard.adapters.django_config import (
+    load_service,
+    project_service,
+    staff_admin,
+    url_declarations,
+)
+from maintguard.adapters.django_sessions import DjangoSessionInvalidator
+from maintguard.adapters.django_views import template_page
 from maintguard.adapters.headers import WSGIHeaders
+from maintguard.adapters.routes import exempt, operation
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, Decision, RequestInfo
 from maintguard.core.paths import route_path
 from maintguard.core.responses import Response
-from maintguard.exceptions import ConfigurationError
-from maintguard.service import MaintenanceService
 
-__all__ = ["MaintenanceMiddleware", "load_service", "request_info", "staff_admin"]
-
-SETTING = "MAINTGUARD_SERVICE"
+__all__ = [
+    "DjangoSessionInvalidator",
+    "MaintenanceMiddleware",
+    "exempt",
+    "load_service",
+    "operation",
+    "project_service",
+    "request_info",
+    "staff_admin",
+    "template_page",
+    "url_declarations",
+]
 
 
 class _User(Protocol):
@@ -67,37 +85,6 @@ class _Response(Protocol):
     def __setitem__(self, header: str, value: str) -> None: ...
 
 
-def load_service(value: object = None) -> MaintenanceService:
-    """The service named by ``settings.MAINTGUARD_SERVICE``.
-
-    ``"package.module:service"`` or ``"package.module.service"``; a
-    ``MaintenanceService`` instance is accepted as is.
-    """
-    if value is None:
-        value = getattr(settings, SETTING, None)
-    if isinstance(value, MaintenanceService):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(
-            f"settings.{SETTING} must name the MaintenanceService, "
-            "e.g. 'myproject.maintenance:service'"
-        )
-    module_name, sep, attr = value.partition(":")
-    if not sep:
-        module_name, _, attr = value.rpartition(".")
-    try:
-        found = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigurationError(
-            f"settings.{SETTING} = {value!r} cannot be imported: {exc}"
-        ) from None
-    if not isinstance(found, MaintenanceService):
-        raise ConfigurationError(
-            f"settings.{SETTING} = {value!r} is a {type(found).__name__}, not a MaintenanceService"
-        )
-    return found
-
-
 def request_info(request: _Request, path: str | None = None) -> RequestInfo:
     """A Django request as the core sees it; ``native`` is the request itself."""
     meta = request.META
@@ -113,22 +100,9 @@ def request_info(request: _Request, path: str | None = None) -> RequestInfo:
     )
 
 
-def staff_admin(info: RequestInfo) -> bool:
-    """``is_admin`` resolver: an active staff user (``request.user.is_staff``).
-
-    Needs ``AuthenticationMiddleware`` before this middleware; without a
-    ``request.user`` nobody is an admin.
-    """
-    user = getattr(info.native, "user", None)
-    return bool(
-        user is not None
-        and getattr(user, "is_active", False) is True
-        and getattr(user, "is_staff", False) is True
-    )
-
-
 class MaintenanceMiddleware:
-    """Protects a Django project with the service ``settings.MAINTGUARD_SERVICE`` names."""
+    """Protects a Django project with its service (``settings.MAINTGUARD`` or
+    ``settings.MAINTGUARD_SERVICE``; see ``project_service``)."""
 
     sync_capable = True
     # Sync only: the is_admin resolver may touch the ORM (request.user).
@@ -136,7 +110,7 @@ class MaintenanceMiddleware:
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
         self.get_response = get_response
-        self.service = load_service()
+        self.service = project_service()
         self.api = ControlAPI(self.service)
         self._api_paths = frozenset(self.api.endpoints)
 
@@ -145,18 +119,56 @@ class MaintenanceMiddleware:
         if path in self._api_paths:
             return self._api(request, path)
         service = self.service
-        if not service.snapshot.view().state.active or not service.enabled:
-            return self.get_response(request)
+        state = service.snapshot.view().state
+        if not state.active or not service.enabled:
+            return self._stamped(request, self.get_response(request))
         info = request_info(request, path)
         decision = service.decide(info)
         request.META["maintguard.decision"] = decision
         if decision.action is not Action.ALLOW:
             service.record(attrs.evolve(info, user=_user_id(request)), decision)
+        self._end_session(request, info, decision)
         if decision.action is Action.BLOCK:
             return self._blocked(info, decision)
         response: _Response = self.get_response(request)
         for name, value in service.answers.extra_headers(decision):
             response[name] = value
+        return self._stamped(request, response)
+
+    def _end_session(self, request: _Request, info: RequestInfo, decision: Decision) -> None:
+        """Log out a non-admin whose session predates this maintenance: the
+        backends the invalidator cannot list (cache, signed cookies) end so."""
+        session: Any = getattr(request, "session", None)
+        service = self.service
+        state = service.view().state
+        if session is None or not cookie_sessions.ended(
+            dict(session.items()), state, service.settings.session_cleanup and service.enabled
+        ):
+            return
+        admin = decision.admin
+        if admin is None and decision.action is Action.ALLOW:
+            admin = service.decider.fast_admin(info, state) or service.decider.resolve_admin(info)
+        if admin is None:
+            from django.contrib.auth import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
+                logout,
+            )
+
+            logout(request)  # flushes the session and sets request.user anonymous
+        else:
+            cookie_sessions.renew(session, admin)
+
+    @staticmethod
+    def _stamped(request: _Request, response: Any) -> Any:
+        # Only a session this request loaded (a login does): stamping one
+        # nobody read would cost a session lookup on every request.
+        session: Any = getattr(request, "session", None)
+        if (
+            session is not None
+            and getattr(session, "accessed", False)
+            and session.keys()
+            and cookie_sessions.STAMP not in session
+        ):
+            cookie_sessions.stamp(session)
         return response
 
     def _blocked(self, info: RequestInfo, decision: Decision) -> Any:

@@ -1,20 +1,27 @@
-"""Flask integration: ``init_app(app, service)``.
+"""Flask integration: ``Maintenance(app, service)`` or ``init_app(app, service)``.
 
-Thin on purpose: the WSGI adapter does the work; this module wires it into a
-Flask app, turns ``@operation(...)`` declarations into route rules and reads
-the logged-in user from the app's own session::
+Thin on purpose: the WSGI adapter answers the control API and decides every
+request it can without the application; a request that only the app's idea
+of its user could let through is decided inside Flask's request context,
+after every ``before_request`` handler (so Flask-Login's ``current_user`` is
+known)::
 
-    service = MaintenanceService(is_admin=session_admin(lambda s: s.get("role") == "admin"))
+    service = MaintenanceService.from_env()
+    maintenance = Maintenance(is_admin=lambda: current_user.is_authenticated
+                              and current_user.is_admin)
     app = Flask(__name__)
 
     @app.post("/reports/<int:report_id>/export")
-    @operation(OperationType.JOB_CREATION)
+    @maintenance.operation(OperationType.JOB_CREATION)
     def export(report_id: int) -> str: ...
 
-    init_app(app, service)  # after the routes: it reads the URL map once
+    maintenance.init_app(app, service)  # after the routes: it reads the URL map once
 
 Routes added after ``init_app`` are declared by calling
 ``register_routes(app, service)`` again; nothing is looked up per request.
+``init_app`` also adds the ``flask maintguard …`` command group, exempts the
+app's static URL and ends signed-cookie sessions by the maintenance epoch
+(see :mod:`maintguard.adapters.cookie_sessions`).
 """
 
 from __future__ import annotations
@@ -23,20 +30,34 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app
+from flask import (
+    Flask,
+    after_this_request,
+    current_app,
+    g,
+    has_request_context,
+    request,
+    session,
+)
+from flask.globals import request_ctx
 from flask.sessions import SessionMixin
 from werkzeug.routing import Rule
 
-from maintguard.adapters.routes import add_route_rules, declared_operation, operation
-from maintguard.adapters.wsgi import MaintenanceMiddleware
-from maintguard.core.decision import RequestInfo
+from maintguard.adapters import cookie_sessions
+from maintguard.adapters.flask_cli import command_group
+from maintguard.adapters.routes import add_route_rules, declared_operation, exempt, operation
+from maintguard.adapters.wsgi import MaintenanceMiddleware, request_info
+from maintguard.core.decision import Action, Decision, RequestInfo
 from maintguard.core.judge import log_resolver_failure
+from maintguard.core.responses import Response
 from maintguard.exceptions import ConfigurationError
 from maintguard.service import MaintenanceService
 
 __all__ = [
+    "Maintenance",
     "SessionAdmin",
     "current_service",
+    "exempt",
     "init_app",
     "operation",
     "register_routes",
@@ -54,16 +75,168 @@ _PLACEHOLDER = re.compile(
 )
 
 
-def init_app(app: Flask, service: MaintenanceService) -> None:
+class Maintenance:
+    """The Flask extension: ``Maintenance(app, service)`` or ``init_app`` later.
+
+    ``is_admin`` is a function of no argument called inside the request
+    context (``lambda: current_user.is_authenticated and current_user.is_admin``);
+    only ``True`` makes an admin. Without it, the service's own resolver
+    (``session_admin(...)``, or one taking a ``RequestInfo``) is asked, in
+    the request context too.
+    """
+
+    operation = staticmethod(operation)
+    exempt = staticmethod(exempt)
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        service: MaintenanceService | None = None,
+        *,
+        is_admin: Callable[[], object] | None = None,
+    ) -> None:
+        self.service = service
+        self.is_admin = is_admin
+        if app is not None:
+            self.init_app(app, service)
+
+    def init_app(self, app: Flask, service: MaintenanceService | None = None) -> None:
+        service = service or self.service
+        if service is None:
+            raise ConfigurationError("Maintenance.init_app() needs the MaintenanceService")
+        self.service = service
+        init_app(app, service, is_admin=self.is_admin)
+
+
+def init_app(
+    app: Flask,
+    service: MaintenanceService,
+    *,
+    is_admin: Callable[[], object] | None = None,
+) -> None:
     """Protect ``app`` with ``service`` and register its declared routes."""
     if EXTENSION in app.extensions:
         raise ConfigurationError("maintguard.flask.init_app() was already called for this app")
     app.extensions[EXTENSION] = service
+    if is_admin is not None:
+        service.is_admin_resolver = RequestContextAdmin(is_admin)
     resolver = service.is_admin_resolver
     if isinstance(resolver, SessionAdmin) and resolver.app is None:
         resolver.app = app  # the service was built before the app existed
+    static = (app.static_url_path or "").rstrip("/")
+    if app.has_static_folder and static and static.startswith("/"):
+        service.classifier.add_exempt(static)
     register_routes(app, service)
-    app.wsgi_app = MaintenanceMiddleware(app.wsgi_app, service)  # type: ignore[method-assign]
+    _hook_request_context(app, service)
+    app.cli.add_command(command_group(lambda: service))
+    app.wsgi_app = MaintenanceMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, service, defer_resolver=True
+    )
+
+
+class RequestContextAdmin:
+    """An ``is_admin`` resolver asking a no-argument function inside Flask's
+    request context; outside one (nothing to ask), nobody is an admin."""
+
+    def __init__(self, function: Callable[[], object]) -> None:
+        self.function = function
+
+    def __call__(self, info: RequestInfo) -> bool:
+        return has_request_context() and self.function() is True
+
+
+def _hook_request_context(app: Flask, service: MaintenanceService) -> None:
+    """Decide deferred requests after every ``before_request`` handler.
+
+    ``preprocess_request`` runs the handlers registered at any time (also
+    after ``init_app``) and then ours, before the view.
+    """
+    original = app.preprocess_request
+
+    def preprocess_request() -> Any:
+        answer = original()
+        if answer is not None:
+            return answer
+        return _in_request(app, service)
+
+    app.preprocess_request = preprocess_request  # type: ignore[method-assign]
+
+    @app.after_request
+    def stamp_session(response: Any) -> Any:
+        # Only a session the request used: reading an untouched one would add
+        # ``Vary: Cookie`` to every response of the app.
+        used = _peek_session()
+        if used is not None and (used.accessed or used.modified):
+            cookie_sessions.stamp(used)
+        return response
+
+
+def _peek_session() -> Any:
+    """The request's session object without marking it accessed: Flask 3.1
+    marks a session read through ``session`` (or ``ctx.session``) as
+    accessed; 3.0 keeps it in a plain attribute."""
+    ctx = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
+    return ctx.get("_session", ctx.get("session"))
+
+
+def _in_request(app: Flask, service: MaintenanceService) -> Any:
+    environ = request.environ
+    pending: tuple[RequestInfo, Decision] | None = environ.pop("maintguard.pending", None)
+    state = service.view().state
+    admin: str | None = None
+    asked = False
+    if pending is not None:
+        info, decision = pending
+        admin, asked = service.decider.resolve_admin(info), True
+        decision = service.finish(info, decision, admin)
+        environ["maintguard.decision"] = decision
+        if decision.action is not Action.ALLOW:
+            service.record(info, decision)
+        if decision.action is Action.BLOCK:
+            _end_session(service, state, None, asked)
+            responder = service.responder(service.view())
+            return to_flask(
+                app, responder.with_retry_after(service.blocked_response(info, decision))
+            )
+        extra = service.answers.extra_headers(decision)
+        if extra:
+
+            @after_this_request
+            def add_headers(response: Any) -> Any:
+                for name, value in extra:
+                    response.headers[name] = value
+                return response
+
+    if not state.active:
+        return None
+    decided: Decision | None = environ.get("maintguard.decision")
+    if admin is None and decided is not None and decided.admin is not None:
+        admin, asked = decided.admin, True
+    _end_session(service, state, admin, asked)
+    return None
+
+
+def _end_session(service: MaintenanceService, state: Any, admin: str | None, asked: bool) -> None:
+    """Clear a signed-cookie session the current maintenance ended (not an admin's)."""
+    if not cookie_sessions.ended(
+        session, state, service.settings.session_cleanup and service.enabled
+    ):
+        return
+    if not asked:
+        info = request_info(request.environ)
+        admin = service.decider.fast_admin(info, state) or service.decider.resolve_admin(info)
+    if admin is None:
+        session.clear()
+        # Flask-Login caches the user it loaded from the session in ``g``:
+        # drop it, so this very request is served as a logged-out one.
+        g.pop("_login_user", None)
+    else:
+        cookie_sessions.renew(session, admin)
+
+
+def to_flask(app: Flask, response: Response) -> Any:
+    """A Flask response with the status, headers and body of ``response``."""
+    return app.response_class(response.body, status=response.status, headers=list(response.headers))
 
 
 def current_service() -> MaintenanceService:

@@ -36,6 +36,12 @@ def operation(operation_type: OperationType | str) -> Callable[[F], F]:
     return mark
 
 
+def exempt(view: F) -> F:
+    """Declare a view never blocked, whatever its method: a webhook receiver,
+    a status page, a login helper. The same as ``@operation("HEALTH_CHECK")``."""
+    return operation(OperationType.HEALTH_CHECK)(view)
+
+
 def declared_operation(view: object) -> OperationType | None:
     """The type ``@operation`` gave ``view`` (or its ``view_class``), if any."""
     found = getattr(view, _MARK, None)

@@ -10,7 +10,8 @@ route rules. A FastAPI app is a Starlette app, so the same calls apply::
     @operation(OperationType.JOB_CREATION)
     async def export(report_id: int) -> dict[str, str]: ...
 
-    install(app, service)  # after the routes: it reads the route table once
+    install(app, service, is_admin=lambda request: request.user.is_admin)
+    # after the routes: it reads the route table once; ``app`` stays a FastAPI
 
 Routes added after ``install`` are declared by calling
 ``register_routes(app, service)`` again; nothing is looked up per request.
@@ -18,19 +19,42 @@ Routes added after ``install`` are declared by calling
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from asgiref.sync import sync_to_async
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.routing import BaseRoute, Host, Mount, compile_path
+from starlette.staticfiles import StaticFiles
 
 from maintguard.adapters.asgi import MaintenanceMiddleware
-from maintguard.adapters.routes import add_route_rules, declared_operation, operation
+from maintguard.adapters.routes import add_route_rules, declared_operation, exempt, operation
+from maintguard.adapters.starlette_api import control_router
+from maintguard.adapters.starlette_guard import (
+    MaintenanceBlocked,
+    NobodyYet,
+    RequestAdmin,
+    RouterGuard,
+    admin_dependency,
+    blocked_handler,
+    has_admin_dependency,
+)
 from maintguard.core.operations import OperationType
 from maintguard.service import MaintenanceService
 
-__all__ = ["install", "operation", "register_routes", "route_patterns"]
+__all__ = [
+    "MaintenanceBlocked",
+    "admin_dependency",
+    "exempt",
+    "install",
+    "operation",
+    "register_routes",
+    "route_patterns",
+    "static_prefixes",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,14 +62,76 @@ F = TypeVar("F", bound=Callable[..., Any])
 _NAMED_GROUP = re.compile(r"\(\?P<[^>]+>")
 
 
-def install(app: Starlette, service: MaintenanceService) -> None:
-    """Register ``app``'s declared routes and add the maintenance middleware.
+def install(
+    app: Starlette,
+    service: MaintenanceService,
+    *,
+    is_admin: Callable[[Request], object] | None = None,
+    api_router: bool = True,
+) -> Starlette:
+    """Protect ``app`` with ``service``; returns ``app`` itself (still the
+    user's app: ``app.get``, ``app.include_router`` keep working).
 
-    Call it before the app starts serving (Starlette refuses middleware
-    added later).
+    - adds the maintenance middleware with ``app.add_middleware`` (outermost),
+      and a guard around the router (innermost), where ``request.user`` and
+      ``request.session`` are known whatever the middleware order;
+    - ``is_admin(request)`` (sync or async; only ``True`` is an admin) is the
+      resolver, e.g. ``lambda r: r.user.is_authenticated and r.user.is_admin``;
+    - registers the declared routes, exempts ``StaticFiles`` mounts for reads;
+    - FastAPI: includes the control API as a router (``api_router=False``
+      leaves it out of the app's OpenAPI schema), and answers a blocked
+      ``admin_dependency`` with the 503;
+    - the app's lifespan starts the service's background work and stops it.
+
+    Call it after declaring the routes, before the app starts serving
+    (Starlette refuses middleware added later).
     """
+    if is_admin is not None:
+        service.is_admin_resolver = RequestAdmin(is_admin)
+    elif service.is_admin_resolver is None and has_admin_dependency(app.router.routes):
+        service.is_admin_resolver = NobodyYet()  # decisions wait for the dependency
     register_routes(app, service)
-    app.add_middleware(MaintenanceMiddleware, service=service)
+    for prefix in static_prefixes(app.routes):
+        service.classifier.add_exempt(prefix)
+    router = app.router
+    # Without a router stack to wrap (an old Starlette) nothing inside would
+    # finish a deferred decision: then the middleware decides it all itself.
+    deferred = hasattr(router, "middleware_stack")
+    if deferred:
+        router.middleware_stack = RouterGuard(router.middleware_stack, service, router.routes)
+    app.add_exception_handler(MaintenanceBlocked, blocked_handler)
+    if api_router and hasattr(app, "include_router"):
+        app.include_router(control_router(service))
+    router.lifespan_context = _running(router.lifespan_context, service)
+    app.add_middleware(MaintenanceMiddleware, service=service, defer_resolver=deferred)
+    return app
+
+
+def _running(lifespan: Any, service: MaintenanceService) -> Any:
+    """The app's lifespan, with the service started first and closed last."""
+
+    @contextlib.asynccontextmanager
+    async def running(app: Any) -> AsyncIterator[Any]:
+        await sync_to_async(service.snapshot.start, thread_sensitive=False)()
+        try:
+            async with lifespan(app) as state:
+                yield state
+        finally:
+            await sync_to_async(service.flush, thread_sensitive=False)()
+            service.close()
+
+    return running
+
+
+def static_prefixes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[str]:
+    """The paths of ``StaticFiles`` mounts (nested mounts included)."""
+    for route in routes:
+        if isinstance(route, Mount):
+            path = prefix + route.path.rstrip("/")
+            if isinstance(route.app, StaticFiles) and path.startswith("/") and "{" not in path:
+                yield path
+            else:
+                yield from static_prefixes(route.routes, path)
 
 
 def register_routes(app: Starlette, service: MaintenanceService) -> int:

@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 _REASONS = {
     200: "OK",
     202: "Accepted",
+    303: "See Other",
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
@@ -68,9 +70,16 @@ def request_info(environ: WSGIEnvironment, path: str | None = None) -> RequestIn
 class MaintenanceMiddleware:
     """Protects a WSGI app with a ``MaintenanceService``."""
 
-    def __init__(self, app: WSGIApplication, service: MaintenanceService) -> None:
+    def __init__(
+        self, app: WSGIApplication, service: MaintenanceService, *, defer_resolver: bool = False
+    ) -> None:
         self.app = app
         self.service = service
+        #: A framework integration that finishes decisions where its user is
+        #: known (Flask's request context) sets this: a request only the
+        #: ``is_admin`` resolver could let through is passed on with
+        #: ``environ["maintguard.pending"]`` for the framework to decide.
+        self.defer_resolver = defer_resolver
         self.api = ControlAPI(service)
         # Exact paths only: any other spelling is classified like any route.
         self._api_paths = frozenset(self.api.endpoints)
@@ -105,7 +114,13 @@ class MaintenanceMiddleware:
                 start_response("503 Service Unavailable", answers.headers_now(response))
                 return [response.body] if response.body else []
         info = request_info(environ, path)
-        decision = service.decide(info)
+        if self.defer_resolver:
+            decision, pending = service.judge(info)
+            if pending:
+                environ["maintguard.pending"] = (info, decision)
+                return self.app(environ, start_response)
+        else:
+            decision = service.decide(info)
         environ["maintguard.decision"] = decision
         if decision.action is Action.BLOCK:
             service.record(info, decision)

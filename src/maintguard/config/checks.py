@@ -110,6 +110,19 @@ def url_path(name: str, value: Any) -> None:
         raise ConfigurationError(f"{name} must be a path without spaces or control characters")
 
 
+def path_prefixes(name: str, value: Any) -> None:
+    for prefix in value:
+        if not isinstance(prefix, str) or prefix == "/":
+            raise ConfigurationError(f"{name}: each entry must be a path prefix such as /assets")
+        url_path(name, prefix)
+        segments = prefix.split("/")[1:]
+        if any(char in prefix for char in ";\\?#") or "." in segments or ".." in segments:
+            raise ConfigurationError(
+                f"{name}: {prefix[:80]!r} must be a plain path (no ';', '?', '#', '\\', "
+                "'.' or '..' segments)"
+            )
+
+
 def webhook_url(name: str, value: Any) -> None:
     if value is None:
         return

@@ -193,6 +193,11 @@ class Settings:
         False, "MAINTENANCE_DEBUG_HEADERS", env.boolean, checks.is_bool,
         "add X-Maintenance-Operation to answers (explains classification; not for production)",
     )
+    exempt_paths: tuple[str, ...] = _setting(
+        (), "MAINTENANCE_EXEMPT_PATHS", env.items, checks.path_prefixes,
+        "path prefixes (whole segments) never blocked for GET/HEAD/OPTIONS, comma-separated; "
+        "added to the built-in exemptions", many=True,
+    )
     max_body: int = _setting(
         64 * 1024, "MAINTENANCE_MAX_BODY", env.integer,
         checks.whole_between(64, 16 * 1024 * 1024, "number of bytes"),
@@ -233,11 +238,12 @@ class Settings:
             return cls(**values)
 
     @classmethod
-    def from_mapping(cls, options: Mapping[str, Any]) -> Settings:
+    def from_mapping(cls, options: Mapping[str, Any], base: Settings | None = None) -> Settings:
         """Settings from a framework's configuration: a mapping of option
         names to values (``app.config["MAINTGUARD"]``, Django's
-        ``settings.MAINTGUARD``). An unknown name is an error, not ignored."""
-        return cls().with_options(**options)
+        ``settings.MAINTGUARD``), applied over ``base`` (default: the
+        defaults). An unknown name is an error, not ignored."""
+        return (base or cls()).with_options(**options)
 
     def with_options(self, **options: Any) -> Settings:
         """A copy with ``options`` changed, checked like the original."""

@@ -26,6 +26,7 @@ from maintguard.control.bodies import (
     media_type,
     parse_body,
 )
+from maintguard.control.bypass_links import redeem_link
 from maintguard.control.console.routes import Console
 from maintguard.control.endpoints import Handlers
 from maintguard.core.identity import AdminToken, bearer_token, match_token
@@ -72,7 +73,8 @@ def _endpoints(prefix: str, health: str) -> dict[str, Endpoint]:
         f"{prefix}/schedule": Endpoint("schedule", ("POST", "DELETE"), True, True),
         f"{prefix}/audit": Endpoint("audit", ("GET", "HEAD"), True, False),
         f"{prefix}/report": Endpoint("report", ("GET", "HEAD"), True, False),
-        f"{prefix}/bypass": Endpoint("bypass", ("POST",), True, True),
+        # GET redeems a one-time link (no token: the link is the credential).
+        f"{prefix}/bypass": Endpoint("bypass", ("GET", "POST"), True, True),
         # The console (maintguard.control.console): each checks its own token.
         f"{prefix}/dashboard": Endpoint("dashboard", ("GET", "HEAD"), False, False),
         f"{prefix}/banner.js": Endpoint("banner", ("GET", "HEAD"), False, False),
@@ -106,6 +108,8 @@ class ControlAPI:
             )
         if not endpoint.write:
             return self._read(endpoint, info, head=method == "HEAD")
+        if endpoint.name == "bypass" and method == "GET":
+            return redeem_link(self.service, info)  # blocking: claims the link in the store
         presented = self._token(info)
         token = match_token(self.service.decider.tokens, presented)
         if token is None:

@@ -14,6 +14,7 @@ from typing import Any
 from maintguard.control.openapi_console import console_paths
 from maintguard.control.openapi_schemas import (
     EMERGENCY_RULE,
+    ERROR,
     FUTURE,
     GRACE,
     HEALTH,
@@ -284,6 +285,18 @@ def openapi_document(
             }
         },
         f"{prefix}/bypass": {
+            "get": {
+                "summary": "Redeem a one-time bypass link: sets the cookie, redirects to /",
+                "operationId": "bypassLink",
+                "parameters": [
+                    {"name": "link", "in": "query", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "303": {"description": "cookie set; redirect to /"},
+                    "403": answer(ERROR, "the link is wrong, expired or already used"),
+                    **errors(404, 503),
+                },
+            },
             "post": {
                 "summary": "Set the signed admin bypass cookie for the current maintenance",
                 "operationId": "bypass",
@@ -300,7 +313,7 @@ def openapi_document(
                     ),
                     **errors(400, 401, 404, 405, 409, 413, 415, 503),
                 },
-            }
+            },
         },
     }
     paths.update(console_paths(prefix))

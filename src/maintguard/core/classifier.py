@@ -46,6 +46,8 @@ from maintguard.core.rules import Source as Source
 from maintguard.exceptions import ConfigurationError
 
 _CACHE_SIZE = 8192
+#: The methods an exempt prefix passes (reads and preflights).
+EXEMPT_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def _fallback(method: str) -> OperationType:
@@ -108,6 +110,22 @@ class OperationClassifier:
         """A route's own declaration (framework integrations); beats every rule."""
         operation = _operation(pattern, operation_type)
         return self._add(pattern, operation, methods, frozenset(), Source.ROUTE, kind)
+
+    def add_exempt(self, prefix: str) -> Rule:
+        """Exempt a path prefix (whole segments) for GET, HEAD and OPTIONS:
+        static files, metrics, readiness probes. Other methods under it are
+        classified like any path, so a write never hides under an exemption.
+        Idempotent: the same prefix twice is one rule."""
+        for rule in self._rules:
+            if (rule.pattern, rule.methods, rule.source) == (
+                prefix,
+                frozenset(EXEMPT_METHODS),
+                Source.CUSTOM,
+            ) and rule.operation is OperationType.HEALTH_CHECK:
+                return rule
+        return self._add(
+            prefix, OperationType.HEALTH_CHECK, EXEMPT_METHODS, frozenset(), Source.CUSTOM, "prefix"
+        )
 
     def _add(
         self,

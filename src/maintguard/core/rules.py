@@ -211,6 +211,7 @@ DEFAULT_RULES: tuple[tuple[str, str, bool], ...] = (
     ("/api/health", "HEALTH_CHECK", False),
     ("/static", "HEALTH_CHECK", False),
     ("/favicon.ico", "HEALTH_CHECK", False),
+    ("/robots.txt", "HEALTH_CHECK", False),
     ("/login", "AUTHENTICATION", False),
     ("/logout", "AUTHENTICATION", False),
     ("/api/auth", "AUTHENTICATION", False),

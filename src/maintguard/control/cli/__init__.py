@@ -2,7 +2,7 @@
 
 ``maintguard VERB [options]``: ``status``, ``enable``, ``emergency``,
 ``disable``, ``schedule``, ``audit``, ``init-db``, ``explain``,
-``lint-rules``. The state lives in the store every worker reads, so a change
+``lint-rules``, ``bypass-link``. The state lives in the store every worker reads, so a change
 made here is seen by every running instance within its refresh interval.
 
 Side effects (ending sessions, stopping jobs, notifications) run where a

@@ -21,8 +21,10 @@ from maintguard.control.cli.errors import (
     EXIT_USAGE,
     CLIError,
 )
+from maintguard.control.cli.link_verbs import _bypass_link
 from maintguard.control.cli.parser import build_parser
 from maintguard.control.cli.rules_verbs import _explain, _lint_rules
+from maintguard.control.cli.session import given_service
 from maintguard.control.cli.state_verbs import (
     _audit,
     _disable,
@@ -40,6 +42,7 @@ from maintguard.exceptions import (
     ValidationError,
 )
 from maintguard.logs import redact
+from maintguard.service import MaintenanceService
 
 #: A verb's handler: the parsed arguments, stdout and stderr; returns the status.
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
@@ -54,6 +57,7 @@ _VERBS: dict[str, Handler] = {
     "init-db": _init_db,
     "explain": _explain,
     "lint-rules": _lint_rules,
+    "bypass-link": _bypass_link,
 }
 
 
@@ -77,9 +81,22 @@ def _secrets(argv: Sequence[str]) -> list[str]:
 
 
 def main(
-    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    service: MaintenanceService | None = None,
+    label: str = "the application",
 ) -> int:
-    """Run one command; returns the exit status."""
+    """Run one command; returns the exit status. ``service`` is the
+    application's own (a framework's command passes it): it stands for
+    ``--app``, side effects included."""
+    if service is not None:
+        token = given_service.set((service, label))
+        try:
+            return main(argv, out=out, err=err)
+        finally:
+            given_service.reset(token)
     out = out or sys.stdout
     err = err or sys.stderr
     arguments = list(sys.argv[1:] if argv is None else argv)

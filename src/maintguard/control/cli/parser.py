@@ -129,4 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("method")
     explain.add_argument("path")
     verb("lint-rules", "check the classification rules for mistakes")
+    link = verb("bypass-link", "print a one-time link that gives a browser the admin bypass cookie")
+    link.add_argument(
+        "--base-url", default="", metavar="URL", help="the site's address, e.g. https://example.com"
+    )
+    link.add_argument(
+        "--lifetime", type=float, default=600.0, metavar="S", help="seconds it stays valid"
+    )
     return parser

@@ -17,7 +17,12 @@ from typing import TextIO, cast
 
 from maintguard.config import Settings
 from maintguard.control.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CLIError
-from maintguard.control.cli.session import _checked_view, _session, import_service
+from maintguard.control.cli.session import (
+    _checked_view,
+    _session,
+    given_service,
+    import_service,
+)
 from maintguard.core.classifier import OperationClassifier
 from maintguard.core.decision import RequestInfo
 from maintguard.core.state import Mode
@@ -29,12 +34,18 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = args.path.split("?", 1)[0]
     if not method.isalpha() or not path.startswith("/"):
         raise CLIError("explain takes a METHOD and a PATH starting with '/'", EXIT_USAGE)
-    if not args.app and not (args.store or os.environ.get("MAINTENANCE_STORE_URL", "").strip()):
+    if (
+        not args.app
+        and given_service.get() is None
+        and not (args.store or os.environ.get("MAINTENANCE_STORE_URL", "").strip())
+    ):
+        _print_exemptions(MaintenanceService("memory://", settings=Settings.from_env()), err)
         return _explain_every_mode(method, path, args.json, out)
     session = _session(args)
     try:
         _checked_view(session)
         decision = session.service.decide(RequestInfo(method=method, path=path))
+        _print_exemptions(session.service, err)
     finally:
         session.service.close()
     if args.json:
@@ -49,6 +60,22 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         print(decision.explain(), file=out)
     return EXIT_OK
+
+
+def exemptions(service: MaintenanceService) -> list[str]:
+    """The paths never blocked for reads: exempt prefixes, then the control API."""
+    found = [
+        rule.pattern
+        for rule in service.classifier.rules
+        if rule.operation.name == "HEALTH_CHECK" and rule.kind == "prefix"
+    ]
+    return [*dict.fromkeys(found), f"{service.settings.prefix}/…", service.settings.health_path]
+
+
+def _print_exemptions(service: MaintenanceService, err: TextIO) -> None:
+    """On stderr, so the verdict on stdout stays one line per mode."""
+    listed = ", ".join(exemptions(service))
+    print(f"maintguard: never blocked for GET/HEAD/OPTIONS: {listed}", file=err)
 
 
 def _explain_every_mode(method: str, path: str, as_json: bool, out: TextIO) -> int:

@@ -9,6 +9,7 @@ for the audit trail, and a read of the store that fails on an outage.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import getpass
 import importlib
 import os
@@ -64,7 +65,24 @@ def _store_url(args: argparse.Namespace) -> str:
     return str(url)
 
 
+#: The application's service when a framework's command runs this CLI
+#: (``flask maintguard``, ``manage.py maintguard``): it stands for ``--app``.
+given_service: contextvars.ContextVar[tuple[MaintenanceService, str] | None] = (
+    contextvars.ContextVar("given_service", default=None)
+)
+
+
 def _session(args: argparse.Namespace) -> _Session:
+    given = given_service.get()
+    if given is not None and not args.app and not args.store:
+        service, label = given
+        if service.store.name == "memory":
+            raise CLIError(
+                f"{label} keeps its state in memory, inside each server process: configure "
+                "a shared store (MAINTENANCE_STORE_URL) to switch it from a command",
+                EXIT_USAGE,
+            )
+        return _Session(service, True, label)
     if args.app:
         if args.store:
             raise CLIError(
