@@ -20,13 +20,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from examples.flask_app.app import create_app as create_flask_app
 from werkzeug.serving import make_server
 
-from maintguard import MaintenanceService, OperationType
+from maintguard import MaintenanceService
 from maintguard.config import VARIABLES
 from maintguard.stores import store_from_url
 from tests import snippets
@@ -50,25 +49,6 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-@pytest.fixture
-def fresh_operation_types() -> Iterator[None]:
-    """Operation types a page registers are forgotten after it: each page
-    runs as a reader's fresh process would, whatever ran before it."""
-    before = set(OperationType._registry)
-    yield
-    for name in set(OperationType._registry) - before:
-        del OperationType._registry[name]
-        OperationType._descriptions.pop(name, None)
-        delattr(OperationType, name)
-
-
-def _close_services(namespace: dict[str, Any]) -> None:
-    # Snippets build services whose background threads start on first use.
-    for value in list(namespace.values()):
-        if isinstance(value, MaintenanceService):
-            value.close()
 
 
 def test_every_skip_marker_gives_a_reason_and_precedes_a_block() -> None:
@@ -124,16 +104,20 @@ def test_markers_are_read_and_misuse_is_reported(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "page", [page for page in PAGES if snippets.python_blocks(page)], ids=_page_id
 )
-@pytest.mark.usefixtures("fresh_operation_types")
 def test_python_snippets_of_the_page_run(page: Path, clean_env: Path) -> None:
-    """Every unmarked ```python block of the page runs, in order, in one namespace."""
-    namespace: dict[str, Any] = {"__name__": "docs_snippet"}
-    try:
-        for block in snippets.python_blocks(page):
-            if block.skip is None:
-                exec(block.compiled(), namespace)  # noqa: S102
-    finally:
-        _close_services(namespace)
+    """Every unmarked ```python block of the page runs, in order, in one
+    namespace, in a fresh interpreter (tests/snippet_runner.py)."""
+    env = {**os.environ, "PYTHONPATH": str(snippets.ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "tests.snippet_runner", str(page)],
+        cwd=clean_env,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert 0 == result.returncode, result.stderr[-4000:]
 
 
 # ------------------------------------------------------ the README's shell lines
@@ -176,7 +160,9 @@ _CURL = re.compile(r"(?m)^(\s*)curl ")
 
 def _script(block: snippets.Block, base: str, store_url: str) -> str:
     """The block as a bash script against the test's site and store."""
-    code = block.code.replace("http://localhost:5000", base)
+    code = block.code
+    for documented in ("http://localhost:5000", "http://127.0.0.1:8000", "http://localhost:8000"):
+        code = code.replace(documented, base)
     code = code.replace("redis://localhost:6379/0", store_url)
     code = _CURL.sub(r"\1curl -sS --fail -o /dev/null ", code)
     return "set -euo pipefail\nset -x\n" + code

@@ -207,7 +207,7 @@ def test_cli_reference_names_every_verb_and_option(built: Built) -> None:
     ("page", "needle"),
     [
         ("frameworks/flask", "init_app(app, service)"),
-        ("frameworks/starlette", "install(app, service)"),
+        ("frameworks/starlette", "admin_dependency"),
         ("frameworks/django", "MAINTGUARD_SERVICE"),
         ("changelog", "Unreleased"),
         ("contributing", "python3 dev.py test"),
