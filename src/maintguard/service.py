@@ -30,9 +30,9 @@ from maintguard.core.judge import IsAdmin, Judge
 from maintguard.core.operations import OperationType
 from maintguard.core.policy import blocked_operations
 from maintguard.core.responses import BlockedResponder, PageRenderer, Response
-from maintguard.core.state import AuditRecord, Mode
+from maintguard.core.state import AuditRecord, MaintenanceState, Mode, utcnow
 from maintguard.effects.attempts import BlockedAttempts
-from maintguard.effects.events import EventDispatcher, Listener, MaintenanceEvent
+from maintguard.effects.events import EventDispatcher, EventKind, Listener, MaintenanceEvent
 from maintguard.effects.housekeeping import Housekeeper
 from maintguard.effects.runner import SideEffects
 from maintguard.stores import StateStore, store_from_url
@@ -109,6 +109,7 @@ class MaintenanceService:
             force_mode=settings.force_mode,
             on_tick=self._housekeeping,
             on_change=self._view_changed,
+            on_loss=self._store_lost,
         )
         writer = StateWriter(self.store, self.snapshot, self.events)
         self.effects = SideEffects(
@@ -346,6 +347,9 @@ class MaintenanceService:
         self.answers.forget()
         for listener in list(self._connection_listeners):
             listener(new)
+
+    def _store_lost(self, restored: MaintenanceState) -> None:
+        self.events.emit(MaintenanceEvent(EventKind.STORE_LOST, restored, "maintguard", utcnow()))
 
     def on_view_change(self, listener: Callable[[View], None]) -> None:
         """Adapters use this to close connections a new state forbids."""

@@ -17,7 +17,7 @@ import attrs
 from maintguard import logs
 from maintguard.core.state import AuditRecord, MaintenanceState, Mode, utcnow
 from maintguard.effects.events import EventDispatcher, EventKind, MaintenanceEvent
-from maintguard.exceptions import ConflictError, StoreError, ValidationError
+from maintguard.exceptions import ConflictError, StateMissingError, StoreError, ValidationError
 from maintguard.stores import StateStore
 from maintguard.stores.snapshot import Snapshot
 
@@ -52,7 +52,9 @@ class StateWriter:
         ):
             raise ValidationError("expected_version must be an integer", "expected_version")
         for _ in range(_RETRIES):
-            stored = self.store.load()
+            stored = self._load()
+            if stored is None:
+                continue  # the store had lost its state; it was written back
             now = utcnow()
             current = stored.effective(now)
             if expected_version is not None and stored.version != expected_version:
@@ -82,6 +84,23 @@ class StateWriter:
             if expected_version is not None:
                 raise ConflictError("the state changed meanwhile", self.store.load().version)
         raise StoreError(f"could not apply {action!r}: the state kept changing")
+
+    def _load(self) -> MaintenanceState | None:
+        """The stored state, or ``None`` after this call found the store had
+        lost it and wrote the last known state back (a change built on the
+        emptied store would silently undo, or never announce, what holds)."""
+        known = self.snapshot.known
+        try:
+            stored = self.store.load()
+        except StateMissingError:
+            if known is None or known.version == 0:
+                raise
+            self.snapshot.restore(known, None)
+            return None
+        if known is not None and stored.version < known.version:
+            self.snapshot.restore(known, stored.version)
+            return None
+        return stored
 
     def announce(
         self,

@@ -28,6 +28,9 @@ class EventKind(str, enum.Enum):
     DEACTIVATED = "deactivated"
     EMERGENCY = "emergency"
     WINDOW_UPCOMING = "window_upcoming"
+    #: The store lost the state (flushed, evicted, restored from an older
+    #: backup); the last known state was written back.
+    STORE_LOST = "store_lost"
 
     def __str__(self) -> str:
         return self.value

@@ -33,6 +33,7 @@ _TITLES = {
     EventKind.UPDATED: "Maintenance updated",
     EventKind.DEACTIVATED: "Maintenance deactivated",
     EventKind.WINDOW_UPCOMING: "Maintenance scheduled",
+    EventKind.STORE_LOST: "Maintenance state store lost its state",
 }
 
 

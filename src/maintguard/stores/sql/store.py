@@ -24,7 +24,12 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from maintguard.core.state import AuditRecord, MaintenanceState
-from maintguard.exceptions import ConfigurationError, CorruptStateError, StoreError
+from maintguard.exceptions import (
+    ConfigurationError,
+    CorruptStateError,
+    StateMissingError,
+    StoreError,
+)
 from maintguard.logs import redact
 from maintguard.stores.base import (
     AUDIT_LIMIT,
@@ -46,7 +51,7 @@ from maintguard.stores.sql.rows import (
     _hash,
     _state_from_row,
 )
-from maintguard.stores.sql.schema import _SCHEMA_HINT, _tables, create_tables
+from maintguard.stores.sql.schema import _tables, create_tables, schema_hint
 
 
 class SQLStore:
@@ -128,7 +133,9 @@ class SQLStore:
             except (ValueError, TypeError) as exc:  # a stored time that does not parse
                 raise CorruptStateError(f"stored maintenance state is malformed: {exc}") from None
         if row is None:
-            raise StoreError(f"SQL store {self._display} has no state row: {_SCHEMA_HINT}")
+            raise StateMissingError(
+                f"SQL store {self._display} has no state row: {schema_hint(self._display)}"
+            )
         return _state_from_row(row)
 
     def compare_and_set(
@@ -151,12 +158,21 @@ class SQLStore:
                 self._prune_audit(conn, int(key[0]))
         return True
 
+    def restore_missing(self, state: MaintenanceState, record: AuditRecord) -> bool:
+        """Write back a state whose row (or tables) went missing: recreate
+        what is gone, then compare-and-set on "absent" (the fresh row's
+        version 0), so that of several workers only one restores it."""
+        self.create_schema()
+        return self.compare_and_set(0, state, record)
+
     def overwrite(self, state: MaintenanceState, record: AuditRecord) -> None:
         """Replace the state row whatever it holds (repairs a corrupt row)."""
         change = sa.update(self._state).where(self._state.c.id == 1).values(**_columns(state))
         with self._errors("overwrite"), self._engine.begin() as conn:
             if conn.execute(change).rowcount != 1:
-                raise StoreError(f"SQL store {self._display} has no state row: {_SCHEMA_HINT}")
+                raise StateMissingError(
+                    f"SQL store {self._display} has no state row: {schema_hint(self._display)}"
+                )
             conn.execute(sa.insert(self._audit).values(**_audit_columns(record)))
 
     def read_audit(self, limit: int = 100) -> list[AuditRecord]:
@@ -287,9 +303,9 @@ class SQLStore:
         except sa_exc.SQLAlchemyError as exc:
             missing = self._missing_tables() if isinstance(exc, sa_exc.DBAPIError) else []
             if missing:
-                raise StoreError(
+                raise StateMissingError(
                     f"SQL store {self._display}: missing table(s) {', '.join(missing)}: "
-                    f"{_SCHEMA_HINT}"
+                    f"{schema_hint(self._display)}"
                 ) from None
             raise StoreError(self._describe(action, exc)) from None
 
