@@ -3,8 +3,8 @@
 The same routes as the Flask example (``examples/flask_app``), wrapped with
 the pure ASGI ``maintguard.asgi.MaintenanceMiddleware``. Run it with::
 
-    MAINTENANCE_STORE_URL=sqlite:///maint.db MAINTENANCE_ADMIN_TOKENS=demo:secret \\
-        python examples/fastapi_app/app.py --port 8000
+    export MAINTENANCE_ADMIN_TOKENS="demo:$(openssl rand -hex 24)"   # 16 characters at least
+    MAINTENANCE_STORE_URL=sqlite:///maint.db python examples/fastapi_app/app.py --port 8000
 """
 
 from __future__ import annotations

@@ -20,9 +20,10 @@ from datetime import datetime, timezone
 
 import attrs
 
-from maintguard.core.state import AuditRecord, MaintenanceState, Mode
+from maintguard.core.state import MaintenanceState, Mode
 from maintguard.exceptions import StateMissingError, StoreError
 from maintguard.stores.base import StateStore, attempt_epoch
+from maintguard.stores.loss import check_configuration, write_back
 
 logger = logging.getLogger("maintguard")
 
@@ -193,46 +194,20 @@ class Snapshot:
     def restore(self, known: MaintenanceState, found: int | None) -> bool:
         """Store loss: the state record vanished (``found`` None) or came
         back at an older version. The last known state keeps holding here;
-        write it back by compare-and-set on what was found, so of several
-        workers noticing the loss one restores it, and say so once."""
-        now = datetime.now(timezone.utc)
-        record = AuditRecord(
-            at=now,
-            actor="maintguard",
-            action="restore",
-            mode=known.mode if known.active else None,
-            reason="the state store lost its state; the last known state was written back",
-            version=known.version,
-            details={"found_version": found},
-        )
+        it is written back by compare-and-set on what was found, so of
+        several workers noticing the loss one restores it, and says so."""
         try:
-            if found is None:
-                restore_missing = getattr(self.store, "restore_missing", None)
-                if restore_missing is None:
-                    return False
-                won = bool(restore_missing(known, record))
-            else:
-                won = self.store.compare_and_set(found, known, record)
+            won = write_back(self.store, known, found)
         except StoreError as exc:
             self._failed(exc)
             return False
         with self._lock:
             self._recovered()
-        if won:
-            logger.error(
-                "[MAINTENANCE] State store lost its state: restored version=%s mode=%s "
-                "active=%s store=%s found=%s",
-                known.version,
-                known.mode.value,
-                str(known.active).lower(),
-                self.store.name,
-                "none" if found is None else f"version {found}",
-            )
-            if self._on_loss is not None:
-                try:
-                    self._on_loss(known)
-                except Exception:  # a listener must never break the snapshot
-                    logger.exception("maintguard: store-loss listener failed")
+        if won and self._on_loss is not None:
+            try:
+                self._on_loss(known)
+            except Exception:  # a listener must never break the snapshot
+                logger.exception("maintguard: store-loss listener failed")
         return won
 
     def _set(self, state: MaintenanceState) -> None:
@@ -331,7 +306,7 @@ class Snapshot:
                 return
             if self._stored is None:
                 self.refresh()
-                self._check_store()
+                check_configuration(self.store)
             self._thread = threading.Thread(
                 target=self._run, name="maintguard-snapshot", daemon=True
             )
@@ -342,17 +317,6 @@ class Snapshot:
                 self._failed(exc)
             self._started = True
             self._publish(self._view)  # now started: let ``idle`` hold
-
-    def _check_store(self) -> None:
-        """Once per process: let the store warn about its server's settings
-        (Redis: a ``maxmemory-policy`` that may evict the state key)."""
-        check = getattr(self.store, "check_configuration", None)
-        if check is None:
-            return
-        try:
-            check()
-        except Exception:  # a diagnostic must never stop the start
-            logger.debug("maintguard: store configuration check failed", exc_info=True)
 
     def wake(self) -> None:
         self._wake.set()
