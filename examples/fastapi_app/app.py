@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    # The manuals' greps read a log file: write one unless told otherwise.
+    os.environ.setdefault("MAINTENANCE_LOG_FILE", "maintenance.log")
     service = MaintenanceService.from_env()
     init = getattr(service.store, "create_schema", None)
     if init is not None:

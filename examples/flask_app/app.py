@@ -85,6 +85,8 @@ def demo_service() -> MaintenanceService:
     state_dir.mkdir(exist_ok=True)
     os.environ.setdefault("MAINTENANCE_STORE_URL", f"sqlite:///{state_dir / 'state.db'}")
     os.environ.setdefault("MAINTENANCE_ADMIN_TOKENS", f"demo:{secrets.token_urlsafe(24)}")
+    # The manuals' greps read a log file; the demo writes one next to its state.
+    os.environ.setdefault("MAINTENANCE_LOG_FILE", str(state_dir / "maintenance.log"))
     service = MaintenanceService.from_env()
     init = getattr(service.store, "create_schema", None)
     if init is not None:
@@ -105,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"""
 maintguard demo on {base}  (state in {store})
+  Log lines: tail -f {os.environ["MAINTENANCE_LOG_FILE"]}
 
   Switch maintenance on:
     curl -X POST {base}/api/maintenance/enable -H "Authorization: Bearer {token}" \\

@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 logger = logging.getLogger("maintguard")
 
@@ -69,30 +69,52 @@ def maintenance(
         logger.log(level, "[%s] %s: %s", tag, event, fields(**values))
 
 
-class BlockedLineLimiter:
-    """Rate-limits "Operation blocked" lines per (operation, mode).
+def folded(count: int, window: float) -> str:
+    """``(+16 more in 60 s)``: how many lines a rate-limited one stands for,
+    so that counts read from the log add up to the counters."""
+    return f"(+{count} more in {window:g} s)"
+
+
+class LineLimiter:
+    """Rate-limits a kind of line per key, and says how many it folded.
 
     Up to ``burst`` lines per key per ``window`` seconds are logged; the
-    rest are counted and summarised as ``suppressed N similar lines`` when
-    the window closes (by the next line or by ``flush``, which the
-    housekeeper calls) — so the summary comes at most ``window`` after the
-    first dropped line. The counters, not the log, are the exact count.
+    rest are counted and reported by ``summary(key, dropped)`` when the
+    window closes (by the next line of that key or by ``flush``, which the
+    housekeeper calls), so the report comes at most ``window`` after the
+    first dropped line. At most ``max_keys`` keys are tracked (hostile
+    clients choose keys): the oldest is reported and forgotten first.
     """
 
-    def __init__(self, *, burst: int = 5, window: float = 60.0) -> None:
+    def __init__(
+        self,
+        summary: Callable[[tuple[str, ...], int], None],
+        *,
+        burst: int = 5,
+        window: float = 60.0,
+        max_keys: int = 4096,
+    ) -> None:
+        self.summary = summary
         self.burst = burst
         self.window = window
+        self.max_keys = max_keys
         self._lock = threading.Lock()
-        self._keys: dict[tuple[str, str], list[float]] = {}  # [window_start, logged, dropped]
+        self._keys: dict[tuple[str, ...], list[float]] = {}  # [window_start, logged, dropped]
 
-    def allow(self, operation: str, mode: str, now: float | None = None) -> bool:
+    def allow(self, *key: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        key = (operation, mode)
         with self._lock:
             entry = self._keys.get(key)
             if entry is None or now - entry[0] >= self.window:
-                if entry is not None and entry[2]:
-                    self._summary(key, int(entry[2]))
+                if entry is not None:
+                    del self._keys[key]
+                    if entry[2]:
+                        self.summary(key, int(entry[2]))
+                while len(self._keys) >= self.max_keys:
+                    oldest = next(iter(self._keys))
+                    dropped = int(self._keys.pop(oldest)[2])
+                    if dropped:
+                        self.summary(oldest, dropped)
                 self._keys[key] = [now, 1, 0]
                 return True
             if entry[1] < self.burst:
@@ -107,14 +129,74 @@ class BlockedLineLimiter:
             for key, entry in list(self._keys.items()):
                 if now - entry[0] >= self.window:
                     if entry[2]:
-                        self._summary(key, int(entry[2]))
+                        self.summary(key, int(entry[2]))
                     del self._keys[key]
 
-    @staticmethod
-    def _summary(key: tuple[str, str], dropped: int) -> None:
-        maintenance(
-            "Operation blocked",
-            operation=key[0],
-            mode=key[1],
-            suppressed=f"{dropped} similar lines",
-        )
+
+class BlockedLineLimiter(LineLimiter):
+    """ "Operation blocked" lines, per (operation, mode): the folded ones are
+    reported as ``Operation blocked: operation=… mode=… (+16 more in 60 s)``.
+    The counters are the exact count; the log adds up to them."""
+
+    def __init__(self, *, burst: int = 5, window: float = 60.0) -> None:
+        super().__init__(self._summary, burst=burst, window=window)
+
+    def _summary(self, key: tuple[str, ...], dropped: int) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "[MAINTENANCE] Operation blocked: %s %s",
+                fields(operation=key[0], mode=key[1]),
+                folded(dropped, self.window),
+            )
+
+
+class UnauthorizedLineLimiter(LineLimiter):
+    """The manuals' UNAUTHORIZED line for rejected control requests: one per
+    client per window, the rest folded into the next one."""
+
+    def __init__(self, *, window: float = 60.0, max_keys: int = 4096) -> None:
+        super().__init__(self._summary, burst=1, window=window, max_keys=max_keys)
+
+    def _summary(self, key: tuple[str, ...], dropped: int) -> None:
+        unauthorized(key[1], key[0], more=folded(dropped, self.window))
+
+    def rejected(self, path: str, client: str | None) -> None:
+        """A control request without a valid token: logged unless folded."""
+        shown = client or "unknown"
+        if self.allow(shown, path):
+            unauthorized(path, shown)
+
+
+def unauthorized(path: str, client: str, more: str | None = None) -> None:
+    """``[MAINTENANCE] UNAUTHORIZED control request: path="…" client="…"``:
+    never the token, which was wrong (or absent) and may be a real one's typo."""
+    text = fields(path=path, client=client)
+    logger.warning(
+        "[MAINTENANCE] UNAUTHORIZED control request: %s%s", text, f" {more}" if more else ""
+    )
+
+
+#: The seeds' log format: the date first, so that their ``grep "$(date +%Y-%m-%d)"`` works.
+FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_attached: dict[str, logging.Handler] = {}
+_attach_lock = threading.Lock()
+
+
+def attach_file(path: str) -> logging.Handler:
+    """Send maintguard's lines (INFO and up) to ``path`` in ``FILE_FORMAT``,
+    once per file however many services name it. The file is opened on the
+    first line, not here."""
+    import os.path
+
+    key = os.path.abspath(path)
+    with _attach_lock:
+        handler = _attached.get(key)
+        if handler is None:
+            handler = logging.FileHandler(key, encoding="utf-8", delay=True)
+            handler.setFormatter(logging.Formatter(FILE_FORMAT))
+            handler.setLevel(logging.INFO)
+            logger.addHandler(handler)
+            _attached[key] = handler
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+    return handler

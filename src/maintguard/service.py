@@ -76,6 +76,8 @@ class MaintenanceService:
         **options: Any,
     ) -> None:
         self.settings = settings = (settings or Settings()).with_options(**options)
+        if settings.log_file is not None:
+            logs.attach_file(settings.log_file)
         self.store = _as_store(store, settings)
         self.classifier = classifier or OperationClassifier()
         trusted_proxies = parse_networks(settings.trusted_proxies, "trusted_proxies")
@@ -96,6 +98,7 @@ class MaintenanceService:
             self.events.add(notifier)
         self.counters = AttemptCounters()
         self.limiter = logs.BlockedLineLimiter(window=min(settings.cleanup_interval, 60.0))
+        self.unauthorized = logs.UnauthorizedLineLimiter(window=60.0)
         self.attempts = BlockedAttempts(
             self.counters,
             self.limiter,
@@ -342,6 +345,7 @@ class MaintenanceService:
     def _housekeeping(self) -> None:
         """Runs on the snapshot thread after each refresh."""
         self.housekeeper.tick(self.snapshot.view())
+        self.unauthorized.flush()
 
     def _view_changed(self, old: View, new: View) -> None:
         self.answers.forget()

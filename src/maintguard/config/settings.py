@@ -198,6 +198,18 @@ class Settings:
         checks.whole_between(64, 16 * 1024 * 1024, "number of bytes"),
         "largest control API request body, bytes (larger: 413)",
     )
+
+    # -- what operators and the public see
+    public_status: str = _setting(
+        "full", "MAINTENANCE_PUBLIC_STATUS", env.choice, checks.one_of("full", "minimal"),
+        "what anonymous callers of GET {prefix}/status see: full, or minimal (is_active, mode, "
+        "message, times, blocked operations, upcoming); a valid token always gets full",
+    )
+    log_file: str | None = _setting(
+        None, "MAINTENANCE_LOG_FILE", env.text, checks.log_file,
+        "file that receives maintguard's log lines (INFO and up) in the manuals' format, for "
+        "apps that configure no logging",
+    )
     # fmt: on
 
     @classmethod

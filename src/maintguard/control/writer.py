@@ -119,6 +119,15 @@ class StateWriter:
             or after.started_at != before.started_at  # a new maintenance (a window)
         ):
             if after.mode is Mode.EMERGENCY:
+                # The manuals grep both wordings: the monitoring guide's
+                # "Emergency mode activated", the troubleshooting guide's
+                # "[EMERGENCY] Emergency maintenance activated".
+                logs.maintenance(
+                    "Emergency mode activated",
+                    level=logging.WARNING,
+                    reason=after.reason,
+                    admin=actor,
+                )
                 logs.maintenance(
                     "Emergency maintenance activated",
                     level=logging.WARNING,
@@ -130,6 +139,7 @@ class StateWriter:
             else:
                 logs.maintenance(
                     "Maintenance mode activated",
+                    level=logging.WARNING,
                     reason=after.reason,
                     admin=actor,
                     mode=after.mode.value,
@@ -139,7 +149,10 @@ class StateWriter:
         if before.active and not after.active:
             started = before.started_at or now
             logs.maintenance(
-                "Maintenance mode deactivated", duration=_human(now - started), admin=actor
+                "Maintenance mode deactivated",
+                level=logging.WARNING,
+                duration=_human(now - started),
+                admin=actor,
             )
             self.events.emit(MaintenanceEvent(EventKind.DEACTIVATED, after, actor, now))
         elif after.active:
