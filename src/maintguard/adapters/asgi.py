@@ -240,7 +240,9 @@ class MaintenanceMiddleware:
     async def _api(self, scope: Scope, path: str, receive: Receive, send: Send) -> None:
         info = request_info(scope, path)
         endpoint = self.api.endpoints[path]
-        if endpoint.name in _BLOCKING_READS:
+        # The status asks a job terminator (a queue) at most once a second.
+        blocking = endpoint.name == "status" and self.service.job_terminator is not None
+        if endpoint.name in _BLOCKING_READS or blocking:
             answer = await sync_to_async(self.api.route, thread_sensitive=False)(info)
         else:
             answer = self.api.route(info)

@@ -185,6 +185,7 @@ class Changes:
             return attrs.evolve(
                 current,
                 active=False,
+                mode=Mode.NORMAL,  # off is "normal", not "emergency, inactive"
                 ends_at=None,
                 operations=None,
                 progress={},

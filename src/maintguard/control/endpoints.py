@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 
 from maintguard.control.bodies import ascii_digits
 from maintguard.control.openapi import openapi_document
-from maintguard.core.identity import AdminToken
+from maintguard.control.status import public_status
+from maintguard.core.identity import AdminToken, bearer_token, match_token
 from maintguard.core.responses import Response, error_response, json_response
 from maintguard.core.state import format_time, format_timestamp, parse_time
 from maintguard.exceptions import ValidationError
@@ -123,7 +124,14 @@ class Handlers:
     # ------------------------------------------------------------------- reads
 
     def _status(self, info: RequestInfo) -> Response:
-        return json_response(200, self.service.get_maintenance_status().to_dict())
+        body = self.service.get_maintenance_status().to_dict()
+        if self.service.settings.public_status == "minimal" and not self._has_token(info):
+            body = public_status(body)
+        return json_response(200, body)
+
+    def _has_token(self, info: RequestInfo) -> bool:
+        presented = bearer_token(info.header("authorization"))
+        return match_token(self.service.decider.tokens, presented) is not None
 
     def _blocked(self, info: RequestInfo) -> Response:
         service = self.service

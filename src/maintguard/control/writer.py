@@ -24,6 +24,9 @@ from maintguard.stores.snapshot import Snapshot
 #: How often a last-writer-wins change retries its compare-and-set.
 _RETRIES = 50
 
+#: Changes that record progress rather than a decision: they keep ``updated_by``.
+_BOOKKEEPING = frozenset({"progress"})
+
 #: Builds the new state from the current one; ``None``: nothing to change.
 Build = Callable[[MaintenanceState], "MaintenanceState | None"]
 
@@ -66,7 +69,10 @@ class StateWriter:
             if built is None:  # nothing to change: nothing to announce
                 self.snapshot.apply(stored)
                 return current, current
-            new = attrs.evolve(built, version=stored.version + 1, updated_at=now, updated_by=actor)
+            # Bookkeeping (side-effect progress) is no one's decision: the
+            # status keeps naming the person who enabled the maintenance.
+            author = current.updated_by if action in _BOOKKEEPING else actor
+            new = attrs.evolve(built, version=stored.version + 1, updated_at=now, updated_by=author)
             record = AuditRecord(
                 at=now,
                 actor=actor,
