@@ -555,7 +555,7 @@ def test_remembered_answers_keep_the_accept_choice(client: WSGIClient) -> None:
 def test_a_preflight_is_never_remembered_for_later_requests(client: WSGIClient) -> None:
     """After a CORS preflight passed, a plain OPTIONS to the same path is still judged."""
     client.service.enable_emergency("Incident")
-    preflight = {"Access-Control-Request-Method": "POST"}
+    preflight = {"Access-Control-Request-Method": "POST", "Origin": "https://app.example"}
     assert 200 == client.request("options", "/upload", headers=preflight).status
     assert 503 == client.request("options", "/upload").status
 

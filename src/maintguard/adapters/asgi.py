@@ -40,12 +40,15 @@ from maintguard.adapters.headers import ASGIHeaders, LazyCookies
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, Decision, RequestInfo
 from maintguard.core.judge import log_resolver_failure
+from maintguard.core.overrides import OVERRIDE_HEADERS, is_form
 from maintguard.core.paths import route_path
 from maintguard.core.responses import Response, Verdict
 from maintguard.service import MaintenanceService
 from maintguard.stores.snapshot import View
 
 __all__ = ["MaintenanceMiddleware", "request_info"]
+
+_OVERRIDE_HEADERS = frozenset(name.encode("ascii") for name in OVERRIDE_HEADERS)
 
 #: Reads that touch the store (audit) run in a thread, like writes.
 _BLOCKING_READS = frozenset({"audit"})
@@ -183,10 +186,15 @@ class MaintenanceMiddleware:
                 (name == b"authorization" and service.decider.tokens)
                 or (name == b"cookie" and service.bypass.signer is not None)
                 or (name == b"origin" and service.settings.cors_origins)
-                # Preflights are judged by a header outside the key.
+                # Preflights are judged by a header outside the key, and
+                # method overrides under the method they name.
                 or name == b"access-control-request-method"
+                or name in _OVERRIDE_HEADERS
+                or (name == b"content-type" and is_form(value.decode("latin-1")))
             ):
                 return False, None
+        if b"method" in (scope.get("query_string") or b"").lower():
+            return False, None
         return True, ", ".join(accepts) if accepts else None
 
     async def decide(self, info: RequestInfo) -> Decision:

@@ -25,6 +25,7 @@ from maintguard.core.identity import (
     match_token,
 )
 from maintguard.core.operations import OperationType
+from maintguard.core.overrides import override_methods
 from maintguard.core.policy import policy_blocks
 from maintguard.core.state import MaintenanceState, Mode
 
@@ -57,7 +58,13 @@ class Judge:
             return Decision(
                 Action.ALLOW, operation, None, "maintenance is off", classification
             ), False
-        if method == "OPTIONS" and info.header("access-control-request-method"):
+        others = override_methods(info, method)
+        if (
+            method == "OPTIONS"
+            and not others
+            and info.header("access-control-request-method")
+            and info.header("origin")
+        ):
             return Decision(
                 Action.ALLOW,
                 operation,
@@ -66,10 +73,14 @@ class Judge:
                 classification,
             ), False
         policy_mode = Mode.NORMAL if state.mode is Mode.TEST else state.mode
-        blocked = policy_blocks(operation, policy_mode, method, state.operations)
-        alternate = classification.alternate
-        if not blocked and alternate is not None:
-            blocked = policy_blocks(alternate, policy_mode, method, state.operations)
+        blocked = _blocks(classification, policy_mode, method, state)
+        # An override the app may honour: judged as that method too, the
+        # stricter wins.
+        for other in others if not blocked else ():
+            overridden = self.classifier.classify(other, info.path)
+            if _blocks(overridden, policy_mode, other, state):
+                classification, operation, blocked = overridden, overridden.operation, True
+                break
         if not blocked:
             return Decision(
                 Action.ALLOW, operation, state.mode, _allowed_why(operation, state), classification
@@ -124,6 +135,16 @@ class Judge:
             log_resolver_failure(exc)
             return None
         return "resolver" if answer is True else None
+
+
+def _blocks(
+    classification: Classification, mode: Mode, method: str, state: MaintenanceState
+) -> bool:
+    """Whether either reading of the path (raw, normalised) is blocked."""
+    if policy_blocks(classification.operation, mode, method, state.operations):
+        return True
+    alternate = classification.alternate
+    return alternate is not None and policy_blocks(alternate, mode, method, state.operations)
 
 
 def log_resolver_failure(exc: BaseException) -> None:

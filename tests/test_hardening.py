@@ -1,0 +1,146 @@
+"""The review's hardening findings, each as a user (or an attacker) meets it,
+through both adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from maintguard import MaintenanceService
+from tests.clients import ASGIClient, WSGIClient
+
+TOKEN = "hardening-token-0123456789"
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def make_client(request: pytest.FixtureRequest) -> Iterator[Any]:
+    made: list[MaintenanceService] = []
+
+    def build(**options: Any) -> WSGIClient | ASGIClient:
+        options.setdefault("admin_tokens", f"ops:{TOKEN}")
+        service = MaintenanceService(**options)
+        made.append(service)
+        return WSGIClient(service) if request.param == "wsgi" else ASGIClient(service)
+
+    yield build
+    for service in made:
+        service.close()
+
+
+@pytest.fixture
+def client(make_client: Any) -> WSGIClient | ASGIClient:
+    return make_client()  # type: ignore[no-any-return]
+
+
+# -- method override -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"])
+def test_a_method_override_header_is_judged_as_the_method_it_names(
+    client: WSGIClient, header: str
+) -> None:
+    """``GET /upload`` with an override to POST is an upload: 503."""
+    client.service.enable_maintenance("Upgrade")
+    answer = client.request("GET", "/upload", headers={header: "POST"})
+    assert (503, False) == (answer.status, answer.app_called)
+
+
+def test_a_remembered_read_does_not_let_an_override_through(client: WSGIClient) -> None:
+    """A plain ``GET /upload`` (a read, served) is remembered; the same
+    request with an override must not reuse that verdict."""
+    client.service.enable_maintenance("Upgrade")
+    assert 200 == client.request("GET", "/upload").status
+    assert 200 == client.request("GET", "/upload").status
+    answer = client.request("GET", "/upload", headers={"X-HTTP-Method-Override": "POST"})
+    assert 503 == answer.status
+
+
+def test_a_method_query_field_is_judged_as_the_method_it_names(client: WSGIClient) -> None:
+    """``GET /upload?_method=POST`` is an upload too."""
+    client.service.enable_maintenance("Upgrade")
+    assert 200 == client.request("GET", "/upload").status
+    assert 503 == client.request("GET", "/upload?_method=POST").status
+
+
+def test_a_form_post_is_judged_as_the_methods_its_method_field_may_name(
+    make_client: Any,
+) -> None:
+    """A partial maintenance of user data: ``POST /items/7`` (unclassified,
+    allowed) with a form body may carry ``_method=DELETE``, which a rule
+    classifies as a user-data modification: blocked, the body unread."""
+    from maintguard import OperationClassifier, OperationType
+
+    classifier = OperationClassifier()
+    classifier.add_custom_classification(
+        pattern=r"/items/.*",
+        operation_type=OperationType.USER_DATA_MODIFICATION,
+        methods=["DELETE"],
+    )
+    client = make_client(classifier=classifier)
+    client.service.enable_maintenance("Data freeze", operations=["USER_DATA_MODIFICATION"])
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert 200 == client.request("POST", "/items/7", body=b"x=1").status
+    assert 503 == client.request("POST", "/items/7", headers=form, body=b"_method=DELETE").status
+
+
+def test_an_override_to_a_safe_method_never_loosens(client: WSGIClient) -> None:
+    """``POST /upload`` overridden to GET is still judged as the POST."""
+    client.service.enable_maintenance("Upgrade")
+    answer = client.request("POST", "/upload", headers={"X-HTTP-Method-Override": "GET"})
+    assert 503 == answer.status
+
+
+def test_the_flask_docs_override_middleware_is_covered() -> None:
+    """A real Flask app with the documented override middleware: the upload
+    view is reached through ``GET`` + override only when maintguard allows."""
+    from flask import Flask
+    from werkzeug.test import Client
+
+    from maintguard.wsgi import MaintenanceMiddleware
+
+    app = Flask(__name__)
+
+    @app.route("/upload", methods=["POST"])
+    def upload() -> str:
+        return "uploaded"
+
+    inner = app.wsgi_app
+
+    def override(environ: dict[str, Any], start_response: Any) -> Any:
+        method = environ.get("HTTP_X_HTTP_METHOD_OVERRIDE", "").upper()
+        if method in {"GET", "HEAD", "POST", "DELETE", "PUT", "PATCH", "OPTIONS"}:
+            environ["REQUEST_METHOD"] = method
+        return inner(environ, start_response)
+
+    service = MaintenanceService()
+    app.wsgi_app = MaintenanceMiddleware(override, service)  # type: ignore[method-assign]
+    http = Client(app)
+    headers = {"X-HTTP-Method-Override": "POST"}
+    assert b"uploaded" == http.get("/upload", headers=headers).data
+    service.enable_maintenance("Upgrade")
+    assert 503 == http.get("/upload", headers=headers).status_code
+    service.close()
+
+
+# -- exemptions by method ------------------------------------------------------
+
+
+def test_a_preflight_needs_an_origin(client: WSGIClient) -> None:
+    """``OPTIONS`` with ``Access-Control-Request-Method`` but no ``Origin``
+    is no CORS preflight: judged like any OPTIONS in an emergency."""
+    client.service.enable_emergency("Incident")
+    answer = client.request("OPTIONS", "/upload", headers={"Access-Control-Request-Method": "POST"})
+    assert 503 == answer.status
+
+
+def test_a_preflight_with_an_override_is_judged(client: WSGIClient) -> None:
+    """A "preflight" that also names an override may be routed as a POST."""
+    client.service.enable_maintenance("Upgrade")
+    headers = {
+        "Access-Control-Request-Method": "POST",
+        "Origin": "https://app.example",
+        "X-HTTP-Method-Override": "POST",
+    }
+    assert 503 == client.request("OPTIONS", "/upload", headers=headers).status
