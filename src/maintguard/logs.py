@@ -200,3 +200,31 @@ def attach_file(path: str) -> logging.Handler:
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
     return handler
+
+
+class ResolverFailures:
+    """ "Admin resolver failed" lines: once a minute per kind of failure (a
+    hung or broken resolver fails every blocked request), the count folded
+    into the next line."""
+
+    def __init__(self, window: float = 60.0) -> None:
+        self.limiter = LineLimiter(self._summary, burst=1, window=window, max_keys=1)
+        self._last = ""
+
+    def report(self, error: str) -> None:
+        """The resolver raised ``error`` (a type name), timed out or had no thread."""
+        self._last = error[:64]
+        if self.limiter.allow("resolver"):
+            logger.warning(
+                "[MAINTENANCE] Admin resolver failed: error=%s (treated as not admin)", error[:64]
+            )
+
+    def flush(self) -> None:
+        self.limiter.flush()
+
+    def _summary(self, key: tuple[str, ...], dropped: int) -> None:
+        logger.warning(
+            "[MAINTENANCE] Admin resolver failed: error=%s (treated as not admin) %s",
+            self._last,
+            folded(dropped, self.limiter.window),
+        )

@@ -34,6 +34,7 @@ from maintguard.core.state import AuditRecord, MaintenanceState, Mode, utcnow
 from maintguard.effects.attempts import BlockedAttempts
 from maintguard.effects.events import EventDispatcher, EventKind, Listener, MaintenanceEvent
 from maintguard.effects.housekeeping import Housekeeper
+from maintguard.effects.resolver import ResolverPool
 from maintguard.effects.runner import SideEffects
 from maintguard.stores import StateStore, store_from_url
 from maintguard.stores.counters import AttemptCounters
@@ -92,6 +93,8 @@ class MaintenanceService:
             trusted_proxies=trusted_proxies,
             resolver=is_admin,
         )
+        decider = self.decider
+        self.resolvers = ResolverPool(decider.resolve_admin, decider.failures, settings)
         self.answers = BlockedAnswers(page, settings.cors_origins, settings.debug_headers)
         self.events = EventDispatcher()
         for notifier in notifiers:
@@ -218,11 +221,13 @@ class MaintenanceService:
 
     # -------------------------------------------------------------- decisions
 
-    def decide(self, info: RequestInfo) -> Decision:
-        """Allow, block or simulate one request."""
+    def decide(self, info: RequestInfo, *, bounded: bool = True) -> Decision:
+        """Allow, block or simulate one request; ``bounded``: the resolver
+        runs on its own threads for at most ``resolver_timeout``."""
         decision, pending = self.judge(info)
         if pending:
-            decision = self.finish(info, decision, self.decider.resolve_admin(info))
+            admin = self.resolvers.call(info) if bounded else self.decider.resolve_admin(info)
+            decision = self.finish(info, decision, admin)
         return decision
 
     def judge(self, info: RequestInfo) -> tuple[Decision, bool]:
@@ -346,6 +351,7 @@ class MaintenanceService:
         """Runs on the snapshot thread after each refresh."""
         self.housekeeper.tick(self.snapshot.view())
         self.unauthorized.flush()
+        self.decider.failures.flush()
 
     def _view_changed(self, old: View, new: View) -> None:
         self.answers.forget()

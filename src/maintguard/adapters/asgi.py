@@ -39,7 +39,6 @@ from maintguard.adapters.asgi_messages import Message as Message
 from maintguard.adapters.headers import ASGIHeaders, LazyCookies
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, Decision, RequestInfo
-from maintguard.core.judge import log_resolver_failure
 from maintguard.core.overrides import OVERRIDE_HEADERS, is_form
 from maintguard.core.paths import route_path
 from maintguard.core.responses import Response, Verdict
@@ -214,10 +213,11 @@ class MaintenanceMiddleware:
                 pending: Awaitable[object] = resolver(info)  # type: ignore[assignment]
                 answer = await asyncio.wait_for(pending, service.settings.resolver_timeout)
                 return "resolver" if answer is True else None
-            call = sync_to_async(service.decider.resolve_admin, thread_sensitive=False)
-            return await asyncio.wait_for(call(info), service.settings.resolver_timeout)
+            # Never on the loop's shared executor, which the control API's
+            # writes use: a hung resolver must not starve them.
+            return await service.resolvers.call_async(info)
         except Exception as exc:  # timeout or failure: not admin
-            log_resolver_failure(exc)
+            service.decider.failures.report(type(exc).__name__)
             return None
 
     # ------------------------------------------------------------- answers

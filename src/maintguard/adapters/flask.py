@@ -30,8 +30,8 @@ from werkzeug.routing import Rule
 from maintguard.adapters.routes import add_route_rules, declared_operation, operation
 from maintguard.adapters.wsgi import MaintenanceMiddleware
 from maintguard.core.decision import RequestInfo
-from maintguard.core.judge import log_resolver_failure
 from maintguard.exceptions import ConfigurationError
+from maintguard.logs import ResolverFailures
 from maintguard.service import MaintenanceService
 
 __all__ = [
@@ -137,6 +137,7 @@ class SessionAdmin:
         self.predicate = predicate
         #: Bound by ``init_app`` when the service was built before the app.
         self.app = app
+        self.failures = ResolverFailures()  # once a minute, not per request
 
     def __call__(self, info: RequestInfo) -> bool:
         app = self.app
@@ -148,7 +149,7 @@ class SessionAdmin:
                 session = app.session_interface.open_session(app, app.request_class(environ))
                 return session is not None and bool(self.predicate(session))
         except Exception as exc:  # a broken session backend must not 500 the request
-            log_resolver_failure(exc)
+            self.failures.report(type(exc).__name__)
             return False
 
 

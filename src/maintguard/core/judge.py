@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import attrs
 
+from maintguard import logs
 from maintguard.core.bypass import BypassCookies
 from maintguard.core.classifier import Classification, OperationClassifier
 from maintguard.core.decision import Action, Decision, RequestInfo
@@ -45,6 +46,8 @@ class Judge:
     allowed_ips: tuple[IPNetwork, ...]
     trusted_proxies: tuple[IPNetwork, ...]
     resolver: IsAdmin | None = None
+    #: Logs resolver failures at a bounded rate.
+    failures: logs.ResolverFailures = attrs.field(factory=logs.ResolverFailures)
 
     def judge(
         self, info: RequestInfo, state: MaintenanceState, enabled: bool
@@ -132,7 +135,7 @@ class Judge:
         try:
             answer = resolver(info)
         except Exception as exc:  # a broken resolver means "not admin"
-            log_resolver_failure(exc)
+            self.failures.report(type(exc).__name__)
             return None
         return "resolver" if answer is True else None
 
@@ -145,13 +148,6 @@ def _blocks(
         return True
     alternate = classification.alternate
     return alternate is not None and policy_blocks(alternate, mode, method, state.operations)
-
-
-def log_resolver_failure(exc: BaseException) -> None:
-    logger.warning(
-        "[MAINTENANCE] Admin resolver failed: error=%s (treated as not admin)",
-        type(exc).__name__,
-    )
 
 
 def _blocked(

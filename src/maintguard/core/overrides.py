@@ -45,4 +45,3 @@ def override_methods(info: RequestInfo, method: str) -> tuple[str, ...]:
     if method == "POST" and is_form(info.header("content-type")):
         found.extend(_FORM_OVERRIDES)
     return tuple(m for m in dict.fromkeys(found) if m != method and _METHOD.fullmatch(m))
-
