@@ -144,3 +144,63 @@ def test_a_preflight_with_an_override_is_judged(client: WSGIClient) -> None:
         "X-HTTP-Method-Override": "POST",
     }
     assert 503 == client.request("OPTIONS", "/upload", headers=headers).status
+
+
+# -- memory ------------------------------------------------------------------------
+
+
+def _wsgi_call(middleware: Any, path: str, method: str = "GET") -> str:
+    import io
+
+    seen: list[str] = []
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path.encode("utf-8").decode("latin-1"),  # PEP 3333
+        "wsgi.input": io.BytesIO(),
+        "REMOTE_ADDR": "203.0.113.9",
+        "wsgi.url_scheme": "http",
+    }
+    list(middleware(environ, lambda status, headers, exc_info=None: seen.append(status)))
+    return seen[0]
+
+
+def test_long_wide_paths_cannot_pin_memory() -> None:
+    """An anonymous client sending thousands of distinct long emoji paths
+    (reads and blocked writes) grows the worker by a bounded amount: the
+    classifier cache and the remembered verdicts are bounded in bytes."""
+    import gc
+    import tracemalloc
+
+    from maintguard.wsgi import MaintenanceMiddleware
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    service = MaintenanceService()
+    middleware = MaintenanceMiddleware(app, service)
+    service.enable_maintenance("Upgrade")
+    _wsgi_call(middleware, "/warm")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(4000):
+            _wsgi_call(middleware, f"/a/{i}/" + "\U0001f600" * 600)
+            _wsgi_call(middleware, f"/b/{i}/" + "\U0001f600" * 600, "POST")
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 14 * 1024 * 1024, f"{grown / 1e6:.1f} MB"
+    service.close()
+
+
+def test_a_path_over_the_limit_is_judged_but_not_remembered(client: WSGIClient) -> None:
+    """A 5 KiB path is blocked every time, and never kept."""
+    client.service.enable_maintenance("Upgrade")
+    path = "/upload/" + "\u00e9" * 5000
+    statuses = [client.request("POST", path).status for _ in range(3)]
+    responder = client.service.responder(client.service.view())
+    assert [503, 503, 503] == statuses
+    assert not [key for key in responder.verdicts if key[1] == path]

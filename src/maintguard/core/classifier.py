@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterable
 
 from maintguard.core.operations import OperationType
-from maintguard.core.paths import MAX_PATH, normalise
+from maintguard.core.paths import CACHE_BYTES, REMEMBER_MAX_BYTES, normalise, text_bytes
 from maintguard.core.patterns import literal_prefix as literal_prefix
 from maintguard.core.policy import SAFE_METHODS, is_blocked_operation, strictness
 from maintguard.core.rule_index import Entry as Entry
@@ -164,11 +164,16 @@ class OperationClassifier:
                 found = Classification(other_operation, other, clean, operation)
             else:
                 found = Classification(operation, rule, path, other_operation)
-        if len(path) <= MAX_PATH:
-            cache = index.cache
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()  # bounded: a flood of unique paths cannot grow it
+        size = text_bytes(path, clean if clean != path else None)
+        if size <= REMEMBER_MAX_BYTES:
+            # Bounded in entries and bytes: a flood of unique (long, wide)
+            # paths cannot grow it.
+            cache, spent = index.cache, index.cached_bytes
+            if len(cache) >= _CACHE_SIZE or spent[0] + size > CACHE_BYTES:
+                cache.clear()
+                spent[0] = 0
             cache[key] = found
+            spent[0] += size
         return found
 
     def classify_operation(self, path: str, method: str = "GET") -> OperationType:

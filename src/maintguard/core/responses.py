@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from maintguard.core.operations import OperationType
+from maintguard.core.paths import CACHE_BYTES, REMEMBER_MAX_BYTES, text_bytes
 from maintguard.core.state import format_timestamp
 
 Headers = list[tuple[str, str]]
@@ -196,10 +197,19 @@ class BlockedResponder:
     verdicts: dict[tuple[str, str, str | None], Verdict] = attrs.field(factory=dict)
     _retry: tuple[int, str] | None = None
     _eta: tuple[int, str] | None = None
+    _remembered_bytes: int = 0
 
     def remember(self, key: tuple[str, str, str | None], verdict: Verdict) -> None:
-        if len(self.verdicts) < VERDICT_LIMIT:
+        # Bounded in entries and in bytes; a long (or wide) path or Accept
+        # value is judged each time instead.
+        size = text_bytes(key[1], key[2])
+        if (
+            size <= REMEMBER_MAX_BYTES
+            and len(self.verdicts) < VERDICT_LIMIT
+            and self._remembered_bytes + size <= CACHE_BYTES
+        ):
             self.verdicts[key] = verdict
+            self._remembered_bytes += size
 
     def retry_after(self) -> str | None:
         """Whole seconds to the estimate (it counts down), at most one

@@ -36,6 +36,8 @@ class _Index:
     #: outside this set has no bucket under it, so the lookup stops there.
     stems: frozenset[str]
     cache: dict[tuple[str, str], Classification] = attrs.field(factory=dict)
+    #: Bytes of text the cache holds (one cell: the index itself is frozen).
+    cached_bytes: list[int] = attrs.field(factory=lambda: [0])
 
 
 def _stems(key: str) -> Iterable[str]:
