@@ -18,18 +18,34 @@ logger = logging.getLogger("maintguard")
 _MAX_VALUE = 200
 
 
-#: ``scheme://user:password@`` in any text.
-_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")
+#: ``scheme://userinfo@`` in any text, up to the last ``@`` of the URL: a
+#: password may hold an unencoded ``/`` or ``@`` (``redis://:pa/ss@host``).
+_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s'\"<>]*)@")
+#: A secret in a URL's query (``?password=…``, libpq's and PyMySQL's spelling).
+_QUERY_SECRET = re.compile(
+    r"([?&;](?:password|passwd|pass|pwd|secret|token|auth|api_?key|access_?key)=)"
+    r"[^&;\s'\"#<>]*",
+    re.IGNORECASE,
+)
+
+
+def _userinfo(match: re.Match[str]) -> str:
+    user, colon, _password = match.group(2).partition(":")
+    if not colon:
+        return match.group(0)  # a user name alone is no secret
+    return f"{match.group(1)}{user}:***@"
 
 
 def redact(text: object, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every URL password, and each of ``secrets``, as ``***``:
-    for any message that might carry a store URL or a token."""
+    """``text`` with every URL password (``user:password@``, however it is
+    spelled, and ``?password=``), and each of ``secrets``, as ``***``: for
+    any message that might carry a store URL or a token."""
     result = str(text)
     for secret in secrets:
         if secret:
             result = result.replace(secret, "***")
-    return _CREDENTIALS.sub(r"\1:***@", result)
+    result = _CREDENTIALS.sub(_userinfo, result)
+    return _QUERY_SECRET.sub(r"\1***", result)
 
 
 def quote(value: object) -> str:

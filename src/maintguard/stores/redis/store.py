@@ -112,8 +112,12 @@ class RedisStore:
         elif client is None:
             try:
                 client = redis.Redis.from_url(url, **_connection_options(timeout))
-            except ValueError as exc:
-                raise ConfigurationError(f"invalid Redis URL {display!r}: {exc}") from None
+            except ValueError:
+                # redis-py's message may quote a piece of the password.
+                raise ConfigurationError(
+                    f"invalid Redis URL {display!r}: check the host, port and database "
+                    "(percent-encode a '/', '@' or ':' in the password)"
+                ) from None
         return cls(
             client,
             key_prefix=key_prefix,

@@ -40,6 +40,7 @@ from maintguard.stores.base import (
 )
 from maintguard.stores.sql.dialect import (
     _engine,
+    _secrets_of,
     backend_name,
     insert_ignoring_duplicates,
     upsert_counts,
@@ -76,9 +77,9 @@ class SQLStore:
         self._counters = tables["counters"]
         self._samples = tables["samples"]
         self.name = backend_name(engine.dialect.name)
-        self._display = engine.url.render_as_string(hide_password=True)
-        password = engine.url.password
-        self._secrets = (str(password),) if password else ()
+        # The query may carry a password too (``?password=``, libpq's spelling).
+        self._display = redact(engine.url.render_as_string(hide_password=True))
+        self._secrets = _secrets_of(engine.url)
         # A weak reference: the hook must not keep a discarded store alive.
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _after_fork_in_child(ref))
