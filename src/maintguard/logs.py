@@ -48,29 +48,40 @@ def redact(text: object, secrets: Iterable[str] = ()) -> str:
     return _QUERY_SECRET.sub(r"\1***", result)
 
 
-def quote(value: object) -> str:
-    """``"value"`` with backslash, quote and control characters escaped."""
-    text = "" if value is None else str(value)
-    if len(text) > _MAX_VALUE:
-        text = text[:_MAX_VALUE] + "…"
+def escape(text: str) -> str:
+    """``text`` with backslash, quote and every non-printable character
+    escaped: Unicode categories C and Z but the space, so control codes, C1
+    codes (``\\x9b`` starts a terminal escape), bidi overrides (U+202E,
+    U+2066 to U+2069), zero-width characters (U+200B, U+FEFF), line separators
+    and lone surrogates can neither forge a line nor reorder what a
+    terminal shows."""
+    if text.isprintable() and "\\" not in text and '"' not in text:
+        return text
     out: list[str] = []
     for char in text:
-        code = ord(char)
         if char == "\\":
             out.append("\\\\")
         elif char == '"':
             out.append('\\"')
-        elif (
-            code < 0x20
-            or code == 0x7F
-            or 0x80 <= code < 0xA0
-            or char in "\u2028\u2029"
-            or 0xD800 <= code < 0xE000  # lone surrogates: no handler could encode them
-        ):
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
+        elif char.isprintable():
             out.append(char)
-    return '"' + "".join(out) + '"'
+        else:
+            code = ord(char)
+            if code < 0x100:
+                out.append(f"\\x{code:02x}")
+            elif code < 0x10000:
+                out.append(f"\\u{code:04x}")
+            else:
+                out.append(f"\\U{code:08x}")
+    return "".join(out)
+
+
+def quote(value: object) -> str:
+    """``"value"`` with backslash, quote and non-printable characters escaped."""
+    text = "" if value is None else str(value)
+    if len(text) > _MAX_VALUE:
+        text = text[:_MAX_VALUE] + "…"
+    return '"' + escape(text) + '"'
 
 
 def fields(**values: object) -> str:
