@@ -293,3 +293,17 @@ def test_a_sqlite_store_without_tables_names_init_db(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"maintguard init-db --store sqlite:///"):
         service.enable_maintenance("Database upgrade")
     service.close()
+
+
+def test_a_sqlite_store_without_tables_says_so_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first request's start-up logs what to run, not ``error=StoreError``."""
+    url = f"sqlite:///{tmp_path / 'maint.db'}"
+    service = MaintenanceService(url)
+    with caplog.at_level(logging.INFO, logger="maintguard"):
+        service.decide(UPLOAD)
+    (line,) = [r.getMessage() for r in caplog.records if "State store" in r.getMessage()]
+    assert f"maintguard init-db --store {url}" in line
+    assert "error=StoreError" not in line
+    service.close()

@@ -98,9 +98,19 @@ class MaintenanceMiddleware:
             and not scope.get("root_path")
             and not (self.track_event_streams and _event_stream(scope))
         ):
-            await self.app(scope, receive, send)
+            await self._plain_http(scope, scope["path"], receive, send)
             return
         await self._dispatch(scope, receive, send)
+
+    async def _plain_http(self, scope: Scope, path: str, receive: Receive, send: Send) -> None:
+        """Call the app; a response that is an event stream is tracked (an
+        emergency ends it) even when the request did not ask for one."""
+        if not self.track_event_streams:
+            await self.app(scope, receive, send)
+            return
+        await self._connections.serve_detecting(
+            self.app, scope, lambda: request_info(scope, path), receive, send
+        )
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -125,6 +135,9 @@ class MaintenanceMiddleware:
                     self.app, kind, scope, request_info(scope, path), receive, send
                 )
                 return
+            if kind == "http":
+                await self._plain_http(scope, path, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         answers = service.responder(view)
@@ -138,7 +151,7 @@ class MaintenanceMiddleware:
                     decision, response, raw = verdict
                     scope["maintguard.decision"] = decision
                     if response is None:
-                        await self.app(scope, receive, send)
+                        await self._plain_http(scope, path, receive, send)
                         return
                     service.count(decision, path, None, view)
                     after = answers.retry_after()
@@ -168,6 +181,9 @@ class MaintenanceMiddleware:
             answers.remember(key, Verdict.of(decision))
         if decision.admin is None and stream:
             await self._connections.serve(self.app, kind, scope, info, receive, send)
+            return
+        if decision.admin is None and kind == "http":
+            await self._plain_http(scope, path, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -271,8 +287,9 @@ class MaintenanceMiddleware:
             return
         self._connections.close_blocked(self._blocks)
 
-    def _blocks(self, info: RequestInfo) -> bool:
-        decision, _ = self.service.judge(info)
+    async def _blocks(self, info: RequestInfo) -> bool:
+        # As a new request is judged: the resolver may still vouch for an admin.
+        decision = await self.decide(info)
         return decision.action is Action.BLOCK
 
 
