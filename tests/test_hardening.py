@@ -204,3 +204,70 @@ def test_a_path_over_the_limit_is_judged_but_not_remembered(client: WSGIClient) 
     responder = client.service.responder(client.service.view())
     assert [503, 503, 503] == statuses
     assert not [key for key in responder.verdicts if key[1] == path]
+
+
+# -- notices to users ----------------------------------------------------------
+
+
+def _heard(client: WSGIClient) -> list[Any]:
+    events: list[Any] = []
+    client.service.events.add(events.append)
+    return events
+
+
+def test_notify_on_enable_and_disable_sends_the_notices_users_read(client: WSGIClient) -> None:
+    """``"notify": true`` on enable and on disable is accepted (not a 400)
+    and the notifiers get the user-facing notices."""
+    events = _heard(client)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    enabled = client.request(
+        "POST", "/api/maintenance/enable", headers=auth,
+        body=b'{"reason": "DB upgrade", "message": "Back soon", "notify": true}',
+    )  # fmt: skip
+    disabled = client.request(
+        "POST", "/api/maintenance/disable", headers=auth, body=b'{"notify": true}'
+    )
+    client.service.events.drain()
+    assert (200, 200) == (enabled.status, disabled.status)
+    notices = [(e.to_dict()["event"], e.to_dict()["notice"]) for e in events]
+    assert [
+        ("activated", "Maintenance in progress: Back soon. Expected back by "),
+        ("deactivated", "Services have resumed. Thank you for your patience."),
+    ] == [(kind, notice[:53] if kind == "activated" else notice) for kind, notice in notices]
+
+
+def test_without_notify_the_operators_hear_but_users_are_not_told(client: WSGIClient) -> None:
+    """The default still alerts operators; the event asks no user notice."""
+    events = _heard(client)
+    client.service.enable_maintenance("DB upgrade")
+    client.service.events.drain()
+    assert [(True, False, None)] == [
+        (e.kind.value == "activated", e.notify_users, e.to_dict()["notice"]) for e in events
+    ]
+
+
+def test_notify_on_schedule_says_maintenance_scheduled(client: WSGIClient) -> None:
+    """A scheduled window's notice names its start."""
+    from datetime import timedelta
+
+    from maintguard.core.state import utcnow
+
+    events = _heard(client)
+    client.service.schedule_maintenance(
+        "Planned", utcnow() + timedelta(hours=2), message="Planned upgrade", notify=True
+    )
+    client.service.events.drain()
+    (event,) = events
+    assert event.notice.startswith("Maintenance scheduled from ")
+    assert event.notice.endswith(": Planned upgrade")
+
+
+def test_notify_must_be_a_boolean(client: WSGIClient) -> None:
+    """``"notify": "yes"`` is a 400 naming the field, and changes nothing."""
+    answer = client.request(
+        "POST", "/api/maintenance/enable", headers={"Authorization": f"Bearer {TOKEN}"},
+        body=b'{"reason": "x", "notify": "yes"}',
+    )  # fmt: skip
+    assert (400, "notify", False) == (
+        answer.status, answer.json()["field"], client.service.get_maintenance_status().is_active
+    )  # fmt: skip

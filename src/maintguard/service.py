@@ -30,9 +30,9 @@ from maintguard.core.judge import IsAdmin, Judge
 from maintguard.core.operations import OperationType
 from maintguard.core.policy import blocked_operations
 from maintguard.core.responses import BlockedResponder, PageRenderer, Response
-from maintguard.core.state import AuditRecord, MaintenanceState, Mode, utcnow
+from maintguard.core.state import AuditRecord, Mode
 from maintguard.effects.attempts import BlockedAttempts
-from maintguard.effects.events import EventDispatcher, EventKind, Listener, MaintenanceEvent
+from maintguard.effects.events import EventDispatcher, Listener, MaintenanceEvent, store_lost
 from maintguard.effects.housekeeping import Housekeeper
 from maintguard.effects.resolver import ResolverPool
 from maintguard.effects.runner import SideEffects
@@ -93,8 +93,7 @@ class MaintenanceService:
             trusted_proxies=trusted_proxies,
             resolver=is_admin,
         )
-        decider = self.decider
-        self.resolvers = ResolverPool(decider.resolve_admin, decider.failures, settings)
+        self.resolvers = ResolverPool(self.decider.resolve_admin, self.decider.failures, settings)
         self.answers = BlockedAnswers(page, settings.cors_origins, settings.debug_headers)
         self.events = EventDispatcher()
         for notifier in notifiers:
@@ -115,7 +114,7 @@ class MaintenanceService:
             force_mode=settings.force_mode,
             on_tick=self._housekeeping,
             on_change=self._view_changed,
-            on_loss=self._store_lost,
+            on_loss=lambda restored: self.events.emit(store_lost(restored)),
         )
         writer = StateWriter(self.store, self.snapshot, self.events)
         self.effects = SideEffects(
@@ -283,11 +282,12 @@ class MaintenanceService:
         *,
         expected_version: int | None = None,
         force: bool = False,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Switch maintenance on (or update the one in force)."""
         return self.changes.enable_maintenance(
             reason, duration, mode, enabled_by, message, ends_at, operations,
-            expected_version=expected_version, force=force,
+            expected_version=expected_version, force=force, notify=notify,
         )  # fmt: skip
 
     def enable_emergency(
@@ -301,12 +301,13 @@ class MaintenanceService:
         *,
         expected_version: int | None = None,
         background: bool = True,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Block everything but admins at once; sessions and jobs follow in
         the background (``background=False`` waits for them)."""
         return self.changes.enable_emergency(
             reason, terminate_jobs, grace_period, enabled_by, message, duration,
-            expected_version=expected_version, background=background,
+            expected_version=expected_version, background=background, notify=notify,
         )  # fmt: skip
 
     def disable_maintenance(
@@ -315,11 +316,12 @@ class MaintenanceService:
         *,
         expected_version: int | None = None,
         force: bool = False,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Switch maintenance off; a no-op when it is off. ``force`` also
         drops a pending window and overwrites an unreadable stored state."""
         return self.changes.disable_maintenance(
-            disabled_by, expected_version=expected_version, force=force
+            disabled_by, expected_version=expected_version, force=force, notify=notify
         )
 
     def schedule_maintenance(
@@ -333,11 +335,12 @@ class MaintenanceService:
         operations: Iterable[str] | None = None,
         *,
         expected_version: int | None = None,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Plan a window; every worker opens and closes it on time."""
         return self.changes.schedule_maintenance(
             reason, starts_at, ends_at, mode, message, scheduled_by, operations,
-            expected_version=expected_version,
+            expected_version=expected_version, notify=notify,
         )  # fmt: skip
 
     def cancel_schedule(
@@ -350,16 +353,13 @@ class MaintenanceService:
     def _housekeeping(self) -> None:
         """Runs on the snapshot thread after each refresh."""
         self.housekeeper.tick(self.snapshot.view())
-        self.unauthorized.flush()
-        self.decider.failures.flush()
+        for limiter in (self.unauthorized, self.decider.failures):
+            limiter.flush()
 
     def _view_changed(self, old: View, new: View) -> None:
         self.answers.forget()
         for listener in list(self._connection_listeners):
             listener(new)
-
-    def _store_lost(self, restored: MaintenanceState) -> None:
-        self.events.emit(MaintenanceEvent(EventKind.STORE_LOST, restored, "maintguard", utcnow()))
 
     def on_view_change(self, listener: Callable[[View], None]) -> None:
         """Adapters use this to close connections a new state forbids."""

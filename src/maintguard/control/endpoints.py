@@ -65,6 +65,7 @@ class Handlers:
                 operations=data.get("operations"),
                 expected_version=data.get("expected_version"),
                 force=bool(data.get("force")),
+                notify=bool(data.get("notify")),
             )
             # An emergency's side effects (sessions, jobs) run in the background.
             return json_response(202 if mode == "emergency" else 200, status.to_dict())
@@ -77,11 +78,15 @@ class Handlers:
                 message=data.get("message"),
                 duration=data.get("duration"),
                 expected_version=data.get("expected_version"),
+                notify=bool(data.get("notify")),
             )
             return json_response(202, status.to_dict())
         if key == "disable":
             status = service.disable_maintenance(
-                actor, expected_version=data.get("expected_version"), force=bool(data.get("force"))
+                actor,
+                expected_version=data.get("expected_version"),
+                force=bool(data.get("force")),
+                notify=bool(data.get("notify")),
             )
             return json_response(200, status.to_dict())
         if key == "schedule:POST":
@@ -97,6 +102,7 @@ class Handlers:
                 scheduled_by=actor,
                 operations=data.get("operations"),
                 expected_version=data.get("expected_version"),
+                notify=bool(data.get("notify")),
             )
             return json_response(200, status.to_dict())
         if key == "schedule:DELETE":

@@ -32,6 +32,12 @@ from maintguard.control.openapi_schemas import (
 )
 from maintguard.core.operations import OperationType
 
+#: ``notify``: the notifiers also tell users (the event's ``notice``).
+NOTIFY = {
+    "type": "boolean",
+    "description": "also tell users (maintenance scheduled, services resumed)",
+}
+
 
 def openapi_document(
     prefix: str, health_path: str, operation_types: Sequence[str] | None = None
@@ -139,6 +145,7 @@ def openapi_document(
                         "operations": operations,
                         "expected_version": VERSION,
                         "force": {"type": "boolean"},
+                        "notify": NOTIFY,
                     },
                     ["reason"],
                     **EMERGENCY_RULE,
@@ -163,6 +170,7 @@ def openapi_document(
                         "terminate_jobs": {"type": "boolean"},
                         "grace_period": GRACE,
                         "expected_version": VERSION,
+                        "notify": NOTIFY,
                     },
                     ["reason"],
                 ),
@@ -175,7 +183,7 @@ def openapi_document(
                 "operationId": "disable",
                 "security": SECURED,
                 "requestBody": request_body(
-                    {"expected_version": VERSION, "force": {"type": "boolean"}},
+                    {"expected_version": VERSION, "force": {"type": "boolean"}, "notify": NOTIFY},
                     [],
                     optional=True,
                 ),
@@ -196,6 +204,7 @@ def openapi_document(
                         "message": MESSAGE,
                         "operations": operations,
                         "expected_version": VERSION,
+                        "notify": NOTIFY,
                     },
                     ["reason", "starts_at"],
                 ),

@@ -113,10 +113,16 @@ class StateWriter:
         before: MaintenanceState,
         after: MaintenanceState,
         actor: str,
+        notify: bool = False,
     ) -> bool:
         """Log and notify a change this process made; ``True`` when it started
-        a maintenance (whose side effects the caller then runs)."""
+        a maintenance (whose side effects the caller then runs). ``notify``:
+        the notifiers also tell users (the event's ``notice``)."""
         now = utcnow()
+
+        def event(kind: EventKind) -> MaintenanceEvent:
+            return MaintenanceEvent(kind, after, actor, now, notify_users=notify)
+
         if before.version == after.version:
             return False
         if after.active and (
@@ -141,7 +147,7 @@ class StateWriter:
                     reason=after.reason,
                     admin=actor,
                 )
-                self.events.emit(MaintenanceEvent(EventKind.EMERGENCY, after, actor, now))
+                self.events.emit(event(EventKind.EMERGENCY))
             else:
                 logs.maintenance(
                     "Maintenance mode activated",
@@ -150,7 +156,7 @@ class StateWriter:
                     admin=actor,
                     mode=after.mode.value,
                 )
-                self.events.emit(MaintenanceEvent(EventKind.ACTIVATED, after, actor, now))
+                self.events.emit(event(EventKind.ACTIVATED))
             return True
         if before.active and not after.active:
             started = before.started_at or now
@@ -160,10 +166,10 @@ class StateWriter:
                 duration=_human(now - started),
                 admin=actor,
             )
-            self.events.emit(MaintenanceEvent(EventKind.DEACTIVATED, after, actor, now))
+            self.events.emit(event(EventKind.DEACTIVATED))
         elif after.active:
             logs.maintenance("Maintenance updated", reason=after.reason, admin=actor)
-            self.events.emit(MaintenanceEvent(EventKind.UPDATED, after, actor, now))
+            self.events.emit(event(EventKind.UPDATED))
         return False
 
 
