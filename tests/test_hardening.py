@@ -271,3 +271,45 @@ def test_notify_must_be_a_boolean(client: WSGIClient) -> None:
     assert (400, "notify", False) == (
         answer.status, answer.json()["field"], client.service.get_maintenance_status().is_active
     )  # fmt: skip
+
+
+# -- custom operation types across processes -------------------------------------------
+
+
+def test_a_custom_type_registered_elsewhere_keeps_the_state_readable(tmp_path: Any) -> None:
+    """Another process (here: a subprocess) registers ``REPORT_EXPORT`` and
+    starts a partial maintenance of it; this process never registered it,
+    yet reads the state, enforces the built-in rules and shows the type."""
+    import subprocess
+    import sys
+
+    from maintguard.stores.sql import SQLStore
+
+    url = f"sqlite:///{tmp_path / 'maint.db'}"
+    SQLStore.from_url(url).create_schema()
+    name = f"REPORT_EXPORT_{abs(hash(str(tmp_path))) % 10**8}"  # unregistered here
+    script = (
+        "from maintguard import MaintenanceService, OperationType\n"
+        f"OperationType.register({name!r})\n"
+        f"MaintenanceService({url!r}).enable_maintenance("
+        f"'Reports frozen', operations=[{name!r}, 'IMAGE_PROCESSING'])\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    service = MaintenanceService(url)
+    status = service.get_maintenance_status()
+    assert (True, None) == (status.is_active, status.override)
+    assert sorted([name, "IMAGE_PROCESSING"]) == sorted(op.name for op in status.blocked_operations)
+    from maintguard import RequestInfo
+
+    assert service.decide(RequestInfo("POST", "/upload")).blocked
+    service.close()
+
+
+def test_registering_a_type_first_seen_in_stored_state_is_no_error() -> None:
+    """A worker that read ``LATE_TYPE`` from the store, then imports the
+    app's module that registers it, starts fine: the same type."""
+    from maintguard import OperationType
+
+    seen = OperationType.stored("LATE_TYPE_FROM_STORE")
+    registered = OperationType.register("LATE_TYPE_FROM_STORE", "late exports")
+    assert (seen, "late exports") == (registered, registered.description)
