@@ -313,3 +313,36 @@ def test_registering_a_type_first_seen_in_stored_state_is_no_error() -> None:
     seen = OperationType.stored("LATE_TYPE_FROM_STORE")
     registered = OperationType.register("LATE_TYPE_FROM_STORE", "late exports")
     assert (seen, "late exports") == (registered, registered.description)
+
+
+# -- exemptions by method -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/static/app.js", "/healthz/deep", "/api/health", "/favicon.ico"])
+def test_a_post_under_a_static_or_health_prefix_is_not_exempt(
+    client: WSGIClient, path: str
+) -> None:
+    """In an emergency, a POST under ``/static`` or ``/healthz`` (which a
+    catch-all view might serve) is blocked; GET, HEAD and OPTIONS pass."""
+    client.service.enable_emergency("Incident")
+    assert (503, 200, 200, 200) == (
+        client.request("POST", path).status,
+        client.request("GET", path).status,
+        client.request("HEAD", path).status,
+        client.request("OPTIONS", path).status,
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/auth/register", "/api/auth/signup", "/api/auth/password-reset", "/login/password/reset"],
+)
+def test_sign_up_and_password_reset_are_user_data_modifications(
+    client: WSGIClient, path: str
+) -> None:
+    """They write user data: blocked in normal maintenance, unlike a login."""
+    client.service.enable_maintenance("Upgrade")
+    assert (503, 200) == (
+        client.request("POST", path).status,
+        client.request("POST", "/api/auth/login").status,
+    )

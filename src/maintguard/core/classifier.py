@@ -39,6 +39,8 @@ from maintguard.core.rules import (
     compile_rule,
 )
 from maintguard.core.rules import DEFAULT_RULES as DEFAULT_RULES
+from maintguard.core.rules import DEFAULT_SIGNUP_RULES as DEFAULT_SIGNUP_RULES
+from maintguard.core.rules import EXEMPT_METHODS as EXEMPT_METHODS
 from maintguard.core.rules import Classification as Classification
 from maintguard.core.rules import Rank as Rank
 from maintguard.core.rules import Rule as Rule
@@ -68,13 +70,21 @@ class OperationClassifier:
         self._lock = threading.Lock()
         if defaults:
             for pattern, operation, non_get in DEFAULT_RULES:
+                kind = OperationType(operation)
                 self._add(
                     pattern,
-                    OperationType(operation),
-                    None,
+                    kind,
+                    # Health and static exemptions hold for reads only: a POST
+                    # under /static may reach a catch-all view.
+                    EXEMPT_METHODS if kind is OperationType.HEALTH_CHECK else None,
                     _READ_METHODS if non_get else frozenset(),
                     Source.DEFAULT,
                     "prefix",
+                )
+            for pattern, operation in DEFAULT_SIGNUP_RULES:
+                # Sign-up and password resets write user data: not logins.
+                self._add(
+                    pattern, OperationType(operation), None, _READ_METHODS, Source.DEFAULT, "regex"
                 )
 
     @property
