@@ -307,3 +307,47 @@ def test_a_sqlite_store_without_tables_says_so_at_start_up(
     assert f"maintguard init-db --store {url}" in line
     assert "error=StoreError" not in line
     service.close()
+
+
+def test_a_nul_in_a_blocked_path_never_jams_the_postgresql_counters(
+    pg_store: Callable[[], SQLStore],
+) -> None:
+    """One anonymous ``POST /upload%00`` used to make every later flush to
+    PostgreSQL fail; now the sample is escaped and every count arrives."""
+    store = pg_store()
+    service = MaintenanceService(store, refresh_interval=3600)
+    service.enable_maintenance("Database upgrade")
+    for path in ("/upload\x00", "/upload\ud800", "/upload"):
+        info = RequestInfo("POST", path)
+        service.record(info, service.decide(info))
+    service.flush()
+    totals = store.read_attempts(service.view().epoch)
+    samples = [path for paths in totals.samples.values() for path in paths]
+    assert 3 == sum(totals.blocked.values())
+    assert "/upload\\x00" in samples
+    service.close()
+
+
+def test_a_batch_the_database_refuses_is_dropped_with_one_line(
+    pg_store: Callable[[], SQLStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch refused for its data (not for the connection) is not queued
+    again forever: it is dropped, logged once, and the next batch arrives."""
+    from maintguard.stores.base import AttemptBatch
+
+    store = pg_store()
+    service = MaintenanceService(store, refresh_interval=3600)
+    service.enable_maintenance("Database upgrade")
+    epoch = service.view().epoch
+    bad = AttemptBatch(epoch, {"IMAGE_PROCESSING": 1}, samples={"IMAGE_PROCESSING": ["/x\x00"]})
+    service.counters._epoch = epoch  # as after a first blocked request
+    service.counters._give_back(bad)  # a batch as a failed flush keeps it
+    with caplog.at_level(logging.INFO, logger="maintguard"):
+        service.flush()
+        info = RequestInfo("POST", "/upload")
+        service.record(info, service.decide(info))
+        service.flush()
+    dropped = [r for r in caplog.records if "Attempt counters dropped" in r.getMessage()]
+    assert 1 == len(dropped)
+    assert 1 == store.read_attempts(epoch).blocked["IMAGE_PROCESSING"]
+    service.close()

@@ -27,6 +27,7 @@ from maintguard.core.state import AuditRecord, MaintenanceState
 from maintguard.exceptions import (
     ConfigurationError,
     CorruptStateError,
+    DataRefusedError,
     StateMissingError,
     StoreError,
 )
@@ -194,7 +195,7 @@ class SQLStore:
             for kind, table in (("blocked", batch.blocked), ("simulated", batch.simulated))
             for operation, count in table.items()
         )
-        with self._errors("record_attempts"), self._engine.begin() as conn:
+        with self._refused("record_attempts"), self._engine.begin() as conn:
             self._prune_epochs(conn)
             if counts:
                 conn.execute(
@@ -309,6 +310,20 @@ class SQLStore:
                     f"{schema_hint(self._display)}"
                 ) from None
             raise StoreError(self._describe(action, exc)) from None
+
+    @contextmanager
+    def _refused(self, action: str) -> Iterator[None]:
+        """``_errors``, telling data the database refused (``DataRefusedError``)
+        from an outage, which a later retry may get through."""
+        with self._errors(action):
+            try:
+                yield
+            except (sa_exc.DataError, sa_exc.IntegrityError) as exc:
+                raise DataRefusedError(self._describe(action, exc)) from None
+            except (ValueError, UnicodeError) as exc:  # the driver refused a value
+                raise DataRefusedError(
+                    redact(f"SQL store {self._display}: {action} failed: {type(exc).__name__}")
+                ) from None
 
     def _missing_tables(self) -> list[str]:
         try:
