@@ -346,3 +346,51 @@ def test_sign_up_and_password_reset_are_user_data_modifications(
         client.request("POST", path).status,
         client.request("POST", "/api/auth/login").status,
     )
+
+
+# -- scheduled emergencies ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", ["ends_at", "operations"])
+def test_a_scheduled_emergency_obeys_the_emergency_rules(client: WSGIClient, extra: str) -> None:
+    """``schedule`` with ``mode: "emergency"`` refuses ``ends_at`` and
+    ``operations`` (400 naming the field), as ``enable`` does."""
+    import json
+    from datetime import timedelta
+
+    from maintguard.core.state import format_time, utcnow
+
+    start = utcnow() + timedelta(hours=1)
+    values = {
+        "ends_at": format_time(start + timedelta(hours=1)),
+        "operations": ["IMAGE_PROCESSING"],
+    }
+    data = {"reason": "x", "starts_at": format_time(start), "mode": "emergency"}
+    body = json.dumps({**data, extra: values[extra]}).encode()
+    answer = client.request(
+        "POST", "/api/maintenance/schedule", headers={"Authorization": f"Bearer {TOKEN}"},
+        body=body,
+    )  # fmt: skip
+    assert (400, extra, None) == (
+        answer.status, answer.json()["field"], client.service.get_maintenance_status().upcoming
+    )  # fmt: skip
+
+
+# -- bypass cookie on HTTPS ----------------------------------------------------------------
+
+
+def test_on_https_only_the_host_prefixed_bypass_cookie_counts(make_client: Any) -> None:
+    """A valid cookie under the plain name (which a sibling subdomain or a
+    plain-HTTP response could set) makes no admin on HTTPS."""
+    from maintguard import RequestInfo
+
+    client = make_client(bypass_cookie_secret="bypass-secret-0123456789abcdef")
+    service = client.service
+    service.enable_maintenance("Upgrade")
+    https = RequestInfo("POST", "/upload", scheme="https")
+    name, value, _ = service.bypass_cookie(https)
+    plain = RequestInfo("POST", "/upload", scheme="https", cookies={"maintguard_bypass": value})
+    hosted = RequestInfo("POST", "/upload", scheme="https", cookies={name: value})
+    assert ("__Host-maintguard_bypass", True, False) == (
+        name, service.decide(hosted).allowed, service.decide(plain).allowed
+    )  # fmt: skip

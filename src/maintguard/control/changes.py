@@ -265,6 +265,11 @@ class Changes:
             raise ValidationError("starts_at is required", "starts_at")
         if end is not None and end <= start:
             raise ValidationError("ends_at must be after starts_at", "ends_at")
+        if mode is Mode.EMERGENCY:
+            # As for enable: an emergency blocks everything and never ends by itself.
+            for name, value in (("ends_at", end), ("operations", ops)):
+                if value is not None:
+                    raise ValidationError(f"{name} does not apply to an emergency", name)
         actor = validate_actor(scheduled_by)
         window = ScheduledWindow(reason, start, end, mode, message, actor, ops)
 
