@@ -15,6 +15,7 @@ from maintguard.core.classifier import (
     OperationClassifier,
     Rule,
     Source,
+    _generic,
     literal_prefix,
 )
 from maintguard.core.operations import OperationType
@@ -301,13 +302,24 @@ def _applies(rule: Rule, method: str) -> bool:
 
 def _linear(rules: Sequence[Rule], path: str, method: str) -> Rule | None:
     """The spec: of all rules that match, a route declaration first, then the
-    longest literal prefix, then custom over default, then the first added."""
+    longest literal prefix, then custom over default, then the first added;
+    a declaration whose pattern covers many paths only tightens."""
     matching = [r for r in rules if _applies(r, method) and _covers(r, path)]
-    return max(
-        matching,
-        key=lambda r: (r.source is Source.ROUTE, len(r.literal), r.source, -r.order),
-        default=None,
-    )
+
+    def best(candidates: Sequence[Rule]) -> Rule | None:
+        return max(
+            candidates,
+            key=lambda r: (r.source is Source.ROUTE, len(r.literal), r.source, -r.order),
+            default=None,
+        )
+
+    winner = best(matching)
+    if winner is None or winner.source is not Source.ROUTE or not _generic(winner):
+        return winner
+    other = best([r for r in matching if r.source is not Source.ROUTE])
+    fallback = OP.READ_OPERATIONS if method in ("GET", "HEAD") else OP.UNKNOWN
+    other_operation = fallback if other is None else other.operation
+    return other if strictness(other_operation) > strictness(winner.operation) else winner
 
 
 def _linear_classify(rules: Sequence[Rule], method: str, path: str) -> Classification:

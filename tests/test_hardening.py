@@ -394,3 +394,60 @@ def test_on_https_only_the_host_prefixed_bypass_cookie_counts(make_client: Any) 
     assert ("__Host-maintguard_bypass", True, False) == (
         name, service.decide(hosted).allowed, service.decide(plain).allowed
     )  # fmt: skip
+
+
+# -- route declarations cover only their own route ---------------------------------------
+
+
+def _flask_app() -> Any:
+    from flask import Flask
+
+    from maintguard.flask import init_app, operation
+
+    app = Flask(__name__)
+
+    @app.post("/api/search/<index>")
+    @operation("READ_OPERATIONS")
+    def search(index: str) -> str:
+        return "searched"
+
+    @app.post("/api/search/reindex")
+    def reindex() -> str:
+        return "reindexed"
+
+    @app.post("/orders/<int:order>")
+    @operation("READ_OPERATIONS")
+    def order(order: int) -> str:
+        return "order"
+
+    @app.post("/orders/cancel-all")
+    def cancel_all() -> str:
+        return "cancelled"
+
+    @app.post("/reports/summary")
+    @operation("READ_OPERATIONS")
+    def summary() -> str:
+        return "summary"
+
+    service = MaintenanceService()
+    init_app(app, service)
+    return app, service
+
+
+@pytest.mark.parametrize("path", ["/api/search/reindex", "/orders/cancel-all"])
+def test_a_converter_declaration_does_not_loosen_a_static_route(path: str) -> None:
+    """``@operation`` on ``POST /api/search/<index>`` (or ``<int:order>``)
+    does not make the static ``POST /api/search/reindex`` Werkzeug prefers
+    (or ``/orders/cancel-all``) a read: it stays blocked."""
+    app, service = _flask_app()
+    service.enable_maintenance("Upgrade")
+    assert 503 == app.test_client().post(path).status_code
+    service.close()
+
+
+def test_a_static_declaration_still_loosens_its_own_route() -> None:
+    """A declaration on a route without converters keeps its full power."""
+    app, service = _flask_app()
+    service.enable_maintenance("Upgrade")
+    assert 200 == app.test_client().post("/reports/summary").status_code
+    service.close()

@@ -112,7 +112,12 @@ def rule_pattern(rule: Rule, app: Flask) -> str:
     else:
         parts.append(re.escape(tail))
     parts.append("$")
-    return "".join(parts)
+    pattern = "".join(parts)
+    if rule.host or rule.subdomain:
+        # The classifier sees paths, not hosts: a group marks the pattern as
+        # covering more than its own route, so it may only tighten.
+        pattern = f"^(?:{pattern[1:-1]})$"
+    return pattern
 
 
 def _methods(rule: Rule) -> frozenset[str] | None:

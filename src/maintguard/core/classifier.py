@@ -21,6 +21,7 @@ applications and the other modules import them from.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 
@@ -30,7 +31,7 @@ from maintguard.core.patterns import literal_prefix as literal_prefix
 from maintguard.core.policy import SAFE_METHODS, is_blocked_operation, strictness
 from maintguard.core.rule_index import Entry as Entry
 from maintguard.core.rule_index import Matcher as Matcher
-from maintguard.core.rule_index import _build_index, _match
+from maintguard.core.rule_index import _build_index, _Index, _match
 from maintguard.core.rules import (
     _READ_METHODS,
     _REGEX_MARKERS,
@@ -48,6 +49,34 @@ from maintguard.core.rules import Source as Source
 from maintguard.exceptions import ConfigurationError
 
 _CACHE_SIZE = 8192
+
+
+#: Regex syntax left in a route pattern once its anchors and escapes are gone.
+_GENERIC = re.compile(r"[.*+?\[\](){}|]")
+
+
+def _generic(rule: Rule) -> bool:
+    """A route pattern that matches more than one path (a converter such as
+    ``<index>`` or ``<int:id>``, a host or subdomain flattened away): the
+    framework may route some of those paths to another, static route."""
+    if rule.kind != "regex":
+        return False
+    body = re.sub(r"\\.", "", rule.pattern.removeprefix("^").removesuffix("$").removesuffix("\\Z"))
+    return _GENERIC.search(body) is not None
+
+
+def _winner(index: _Index, path: str, method: str) -> Rule | None:
+    """The winning rule. A route declaration whose pattern covers many paths
+    cannot tell which of them its own route serves (``POST
+    /api/search/<index>`` also matches the static ``/api/search/reindex``
+    Werkzeug prefers): it may only make a request stricter than the
+    classifier's own rules, never looser."""
+    rule = _match(index, path, method)
+    if rule is None or rule.source is not Source.ROUTE or not _generic(rule):
+        return rule
+    other = _match(index, path, method, skip_routes=True)
+    other_operation = _fallback(method) if other is None else other.operation
+    return other if strictness(other_operation) > strictness(rule.operation) else rule
 
 
 def _fallback(method: str) -> OperationType:
@@ -146,7 +175,7 @@ class OperationClassifier:
     def match_rule(self, path: str, method: str) -> Rule | None:
         """The rule that wins for one reading of ``path`` (no normalisation),
         or ``None`` when the fallback applies. ``method`` is upper case."""
-        return _match(self._index, path, method)
+        return _winner(self._index, path, method)
 
     def classify(self, method: str, path: str) -> Classification:
         """Classify both readings of ``path``; the stricter wins.
@@ -160,13 +189,13 @@ class OperationClassifier:
         if found is not None:
             return found
         method = method.upper()
-        rule = _match(index, path, method)
+        rule = _winner(index, path, method)
         operation = _fallback(method) if rule is None else rule.operation
         clean = normalise(path)
         if clean == path:
             found = Classification(operation, rule, path)
         else:
-            other = _match(index, clean, method)
+            other = _winner(index, clean, method)
             other_operation = _fallback(method) if other is None else other.operation
             if other_operation == operation:
                 found = Classification(operation, rule, path)
