@@ -3,7 +3,7 @@
 No I/O: the classifier's index, the policy table and the token, cookie and
 IP checks. The application's ``is_admin`` resolver is the one call that may
 be slow, so it is asked only when a request would be blocked, and only by
-``resolve_admin`` (adapters call it on a worker thread under ASGI).
+``resolve_admin`` (the service runs it on a bounded pool of its own, time-limited).
 """
 
 from __future__ import annotations

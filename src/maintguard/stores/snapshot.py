@@ -185,12 +185,6 @@ class Snapshot:
         if lost is not None:
             self.restore(lost, state.version)
 
-    def is_lost(self, stored: MaintenanceState) -> bool:
-        """Whether ``stored`` (just read) is older than what this process saw:
-        versions only grow, so a lower one is a flushed or restored store."""
-        known = self._stored
-        return known is not None and stored.version < known.version
-
     def restore(self, known: MaintenanceState, found: int | None) -> bool:
         """Store loss: the state record vanished (``found`` None) or came
         back at an older version. The last known state keeps holding here;
