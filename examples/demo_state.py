@@ -70,6 +70,8 @@ def demo_service() -> MaintenanceService:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MAINTENANCE_STORE_URL", f"sqlite:///{STATE_DIR / 'state.db'}")
     os.environ.setdefault("MAINTENANCE_ADMIN_TOKENS", f"demo:{admin_token()}")
+    # The manuals' greps read a log file; the demo writes one next to its state.
+    os.environ.setdefault("MAINTENANCE_LOG_FILE", str(STATE_DIR / "maintenance.log"))
     effects: dict[str, object] = {}
     url = redis_url()
     if url is not None:

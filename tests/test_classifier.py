@@ -15,6 +15,7 @@ from maintguard.core.classifier import (
     OperationClassifier,
     Rule,
     Source,
+    _generic,
     literal_prefix,
 )
 from maintguard.core.operations import OperationType
@@ -69,9 +70,12 @@ def test_default_routes_classify_as_documented(
     classifier: OperationClassifier, pattern: str, name: str, non_get: bool
 ) -> None:
     """Each default route, and what lies under it, has its documented type
-    for POST; the non-GET ones are reads for GET."""
+    for POST; the non-GET ones are reads for GET; health and static
+    exemptions hold for GET, HEAD and OPTIONS only (a POST is unclassified)."""
     for path in (pattern, pattern + "/sub"):
-        assert OP(name) == classifier.classify_operation(path, "POST")
+        exempt_only_for_reads = OP(name) is OP.HEALTH_CHECK
+        expected_post = OP.UNKNOWN if exempt_only_for_reads else OP(name)
+        assert expected_post == classifier.classify_operation(path, "POST")
         expected_get = OP.READ_OPERATIONS if non_get else OP(name)
         assert expected_get == classifier.classify_operation(path, "GET")
 
@@ -181,7 +185,7 @@ def test_the_more_specific_rule_wins() -> None:
     classifier = OperationClassifier()
     classifier.add_custom_classification("/api", "BATCH_OPERATIONS")
     classifier.add_custom_classification(r"/api/images/thumbs/.*", "READ_OPERATIONS")
-    assert OP.HEALTH_CHECK == classifier.classify_operation("/api/health", "POST")
+    assert OP.HEALTH_CHECK == classifier.classify_operation("/api/health", "GET")
     assert OP.BATCH_OPERATIONS == classifier.classify_operation("/api/other", "POST")
     assert OP.READ_OPERATIONS == classifier.classify_operation("/api/images/thumbs/1", "POST")
     assert OP.IMAGE_PROCESSING == classifier.classify_operation("/api/images/1", "POST")
@@ -298,13 +302,24 @@ def _applies(rule: Rule, method: str) -> bool:
 
 def _linear(rules: Sequence[Rule], path: str, method: str) -> Rule | None:
     """The spec: of all rules that match, a route declaration first, then the
-    longest literal prefix, then custom over default, then the first added."""
+    longest literal prefix, then custom over default, then the first added;
+    a declaration whose pattern covers many paths only tightens."""
     matching = [r for r in rules if _applies(r, method) and _covers(r, path)]
-    return max(
-        matching,
-        key=lambda r: (r.source is Source.ROUTE, len(r.literal), r.source, -r.order),
-        default=None,
-    )
+
+    def best(candidates: Sequence[Rule]) -> Rule | None:
+        return max(
+            candidates,
+            key=lambda r: (r.source is Source.ROUTE, len(r.literal), r.source, -r.order),
+            default=None,
+        )
+
+    winner = best(matching)
+    if winner is None or winner.source is not Source.ROUTE or not _generic(winner):
+        return winner
+    other = best([r for r in matching if r.source is not Source.ROUTE])
+    fallback = OP.READ_OPERATIONS if method in ("GET", "HEAD") else OP.UNKNOWN
+    other_operation = fallback if other is None else other.operation
+    return other if strictness(other_operation) > strictness(winner.operation) else winner
 
 
 def _linear_classify(rules: Sequence[Rule], method: str, path: str) -> Classification:

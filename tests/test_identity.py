@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintguard import ConfigurationError
+from maintguard import ConfigurationError, Settings
 from maintguard.core.identity import (
     BypassSigner,
     bearer_token,
@@ -19,17 +19,19 @@ from maintguard.core.identity import (
     parse_networks,
 )
 
+ALICE = "tok1-0123456789abcdef"
+
 PROXIES = parse_networks(["127.0.0.1", "10.0.0.0/8"], "trusted_proxies")
 
 
 def test_named_plain_and_hashed_tokens_all_match() -> None:
     """'alice:tok1,deploy-bot:sha256:<hex>,plain' gives three usable tokens."""
     digest = hashlib.sha256(b"bot-token").hexdigest()
-    tokens = parse_admin_tokens(f"alice:tok1,deploy-bot:sha256:{digest},plain")
+    tokens = parse_admin_tokens(f"alice:{ALICE},deploy-bot:sha256:{digest},plain-0123456789abcdef")
     assert ["alice", "deploy-bot", None] == [t.name for t in tokens]
     assert "deploy-bot" == match_token(tokens, b"bot-token").label  # type: ignore[union-attr]
-    assert "alice" == match_token(tokens, b"tok1").label  # type: ignore[union-attr]
-    assert match_token(tokens, b"plain") is not None
+    assert "alice" == match_token(tokens, ALICE.encode()).label  # type: ignore[union-attr]
+    assert match_token(tokens, b"plain-0123456789abcdef") is not None
 
 
 def test_unnamed_hashed_token_matches() -> None:
@@ -41,11 +43,11 @@ def test_unnamed_hashed_token_matches() -> None:
 
 def test_empty_or_wrong_tokens_never_match() -> None:
     """An empty presented token and a near miss both fail."""
-    tokens = parse_admin_tokens("alice:tok1")
+    tokens = parse_admin_tokens(f"alice:{ALICE}")
     assert (None, None, None) == (
         match_token(tokens, b""),
         match_token(tokens, None),
-        match_token(tokens, b"tok"),
+        match_token(tokens, ALICE[:-1].encode()),
     )
 
 
@@ -157,3 +159,20 @@ def test_a_token_with_spaces_or_a_comment_is_a_startup_error() -> None:
     """'tok1  # two admins' could never be presented as a bearer token."""
     with pytest.raises(ConfigurationError, match="bearer token cannot carry"):
         parse_admin_tokens("alice:tok1  # two admins")
+
+
+@pytest.mark.parametrize("entry", ["tok1", "alice:short-token-15"])
+def test_a_plain_token_under_16_characters_is_refused(entry: str) -> None:
+    """A short token is guessable: refused at start-up, naming the setting
+    and the entry, never repeating the token."""
+    with pytest.raises(
+        ConfigurationError, match=r"^MAINTENANCE_ADMIN_TOKENS: entry 1 is shorter"
+    ) as info:
+        Settings.from_env({"MAINTENANCE_ADMIN_TOKENS": entry})
+    assert entry.split(":")[-1] not in str(info.value)
+
+
+def test_a_16_character_token_is_accepted() -> None:
+    """Sixteen characters is the floor, not above it."""
+    (token,) = parse_admin_tokens("0123456789abcdef")
+    assert token is match_token((token,), b"0123456789abcdef")

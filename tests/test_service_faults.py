@@ -68,13 +68,13 @@ def test_black_holed_redis_never_holds_a_request(own_redis: RedisServer) -> None
 
 def test_a_change_during_an_outage_fails_cleanly(own_redis: RedisServer) -> None:
     """The control API answers 503 with a JSON error, not a 500, and no traceback."""
-    service = _service(own_redis, admin_tokens="ops:tok")
+    service = _service(own_redis, admin_tokens="ops:tok-0123456789abcdef")
     client = WSGIClient(service)
     own_redis.stop()
     answer = client.request(
         "POST",
         "/api/maintenance/enable",
-        headers={"Authorization": "Bearer tok"},
+        headers={"Authorization": "Bearer tok-0123456789abcdef"},
         body=b'{"reason": "x"}',
     )
     assert (503, "the maintenance state store is unavailable") == (

@@ -257,7 +257,7 @@ def test_log_lines_name_no_session_id_and_no_payload(
 
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert "[MAINTENANCE] Sessions invalidated: count=" in text
-    assert f'session="{fingerprint(next(iter(keys["user"])))}"' in text
+    assert f'session_id="{fingerprint(next(iter(keys["user"])))}"' in text
     for key in keys["user"] | keys["admin"]:
         assert key.decode().split(":", 1)[1] not in text
     assert "user_id" not in text

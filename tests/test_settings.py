@@ -81,9 +81,9 @@ GOOD = [
     ),
     (
         "MAINTENANCE_ADMIN_TOKENS",
-        f"alice:tok1,deploy-bot:sha256:{DIGEST}",
+        f"alice:tok1-0123456789abcdef,deploy-bot:sha256:{DIGEST}",
         "admin_tokens",
-        f"alice:tok1,deploy-bot:sha256:{DIGEST}",
+        f"alice:tok1-0123456789abcdef,deploy-bot:sha256:{DIGEST}",
     ),
     ("MAINTENANCE_FORCE_MODE", "Emergency", "force_mode", "emergency"),
     ("MAINTENANCE_FORCE_MODE", "off", "force_mode", "off"),
@@ -404,14 +404,16 @@ def test_admin_tokens_authorise(
     env: pytest.MonkeyPatch, services: list[MaintenanceService]
 ) -> None:
     """MAINTENANCE_ADMIN_TOKENS: a listed token makes a blocked request an admin's."""
-    env.setenv("MAINTENANCE_ADMIN_TOKENS", f"alice:tok1,deploy-bot:sha256:{DIGEST}")
+    env.setenv(
+        "MAINTENANCE_ADMIN_TOKENS", f"alice:tok1-0123456789abcdef,deploy-bot:sha256:{DIGEST}"
+    )
     service = from_env(services)
     service.enable_maintenance("on")
     admins = [
         service.decide(
             RequestInfo("POST", "/start_caption_generation", {"authorization": f"Bearer {t}"})
         ).admin
-        for t in ("tok1", "tok2", "nope")
+        for t in ("tok1-0123456789abcdef", "tok2", "nope")
     ]
     assert ["alice", "deploy-bot", None] == admins
 

@@ -531,10 +531,10 @@ def test_sql_manual_repair_ends_maintenance(sql_store: SQLStore) -> None:
         "mode = 'bogus'",
         "extra = '{'",
         "extra = '[1]'",
-        'extra = \'{"operations": ["NOPE"]}\'',
+        'extra = \'{"operations": ["not a type"]}\'',
         "version = -1",
     ],
-    ids=["unknown-mode", "broken-json", "extra-not-object", "unknown-operation", "negative"],
+    ids=["unknown-mode", "broken-json", "extra-not-object", "malformed-operation", "negative"],
 )
 def test_sql_corrupt_row_raises_corrupt_state_error(sql_store: SQLStore, assignment: str) -> None:
     """A row a repair left unreadable loads as CorruptStateError."""

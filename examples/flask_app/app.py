@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         f"""
 maintguard demo on {base}  (state in {store})
   users: admin / admin-password (a maintguard admin), alice / alice-password
+  Log lines: tail -f {os.environ.get("MAINTENANCE_LOG_FILE", "(logging as configured)")}
 
   Switch maintenance on:
     curl -X POST {base}/api/maintenance/enable -H "Authorization: Bearer {token}" \\

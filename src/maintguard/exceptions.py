@@ -50,6 +50,19 @@ class CorruptStateError(StoreError):
     """The stored state could not be understood (corrupt or old format)."""
 
 
+class DataRefusedError(StoreError):
+    """The store answered but refused what was sent (a value its column or
+    driver cannot hold): retrying the same data would fail forever."""
+
+
+class StateMissingError(StoreError):
+    """The store answers but holds no state record (a SQL row or table gone).
+
+    Before any state was written it means "set the store up"; after a state
+    was seen it is store loss, which the snapshot repairs.
+    """
+
+
 class ConflictError(MaintGuardError):
     """A change lost against the current state.
 

@@ -11,50 +11,77 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 logger = logging.getLogger("maintguard")
 
 _MAX_VALUE = 200
 
 
-#: ``scheme://user:password@`` in any text.
-_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")
+#: ``scheme://userinfo@`` in any text, up to the last ``@`` of the URL: a
+#: password may hold an unencoded ``/`` or ``@`` (``redis://:pa/ss@host``).
+_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s'\"<>]*)@")
+#: A secret in a URL's query (``?password=…``, libpq's and PyMySQL's spelling).
+_QUERY_SECRET = re.compile(
+    r"([?&;](?:password|passwd|pass|pwd|secret|token|auth|api_?key|access_?key)=)"
+    r"[^&;\s'\"#<>]*",
+    re.IGNORECASE,
+)
+
+
+def _userinfo(match: re.Match[str]) -> str:
+    user, colon, _password = match.group(2).partition(":")
+    if not colon:
+        return match.group(0)  # a user name alone is no secret
+    return f"{match.group(1)}{user}:***@"
 
 
 def redact(text: object, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every URL password, and each of ``secrets``, as ``***``:
-    for any message that might carry a store URL or a token."""
+    """``text`` with every URL password (``user:password@``, however it is
+    spelled, and ``?password=``), and each of ``secrets``, as ``***``: for
+    any message that might carry a store URL or a token."""
     result = str(text)
     for secret in secrets:
         if secret:
             result = result.replace(secret, "***")
-    return _CREDENTIALS.sub(r"\1:***@", result)
+    result = _CREDENTIALS.sub(_userinfo, result)
+    return _QUERY_SECRET.sub(r"\1***", result)
 
 
-def quote(value: object) -> str:
-    """``"value"`` with backslash, quote and control characters escaped."""
-    text = "" if value is None else str(value)
-    if len(text) > _MAX_VALUE:
-        text = text[:_MAX_VALUE] + "…"
+def escape(text: str) -> str:
+    """``text`` with backslash, quote and every non-printable character
+    escaped: Unicode categories C and Z but the space, so control codes, C1
+    codes (``\\x9b`` starts a terminal escape), bidi overrides (U+202E,
+    U+2066 to U+2069), zero-width characters (U+200B, U+FEFF), line separators
+    and lone surrogates can neither forge a line nor reorder what a
+    terminal shows."""
+    if text.isprintable() and "\\" not in text and '"' not in text:
+        return text
     out: list[str] = []
     for char in text:
-        code = ord(char)
         if char == "\\":
             out.append("\\\\")
         elif char == '"':
             out.append('\\"')
-        elif (
-            code < 0x20
-            or code == 0x7F
-            or 0x80 <= code < 0xA0
-            or char in "\u2028\u2029"
-            or 0xD800 <= code < 0xE000  # lone surrogates: no handler could encode them
-        ):
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
+        elif char.isprintable():
             out.append(char)
-    return '"' + "".join(out) + '"'
+        else:
+            code = ord(char)
+            if code < 0x100:
+                out.append(f"\\x{code:02x}")
+            elif code < 0x10000:
+                out.append(f"\\u{code:04x}")
+            else:
+                out.append(f"\\U{code:08x}")
+    return "".join(out)
+
+
+def quote(value: object) -> str:
+    """``"value"`` with backslash, quote and non-printable characters escaped."""
+    text = "" if value is None else str(value)
+    if len(text) > _MAX_VALUE:
+        text = text[:_MAX_VALUE] + "…"
+    return '"' + escape(text) + '"'
 
 
 def fields(**values: object) -> str:
@@ -69,30 +96,52 @@ def maintenance(
         logger.log(level, "[%s] %s: %s", tag, event, fields(**values))
 
 
-class BlockedLineLimiter:
-    """Rate-limits "Operation blocked" lines per (operation, mode).
+def folded(count: int, window: float) -> str:
+    """``(+16 more in 60 s)``: how many lines a rate-limited one stands for,
+    so that counts read from the log add up to the counters."""
+    return f"(+{count} more in {window:g} s)"
+
+
+class LineLimiter:
+    """Rate-limits a kind of line per key, and says how many it folded.
 
     Up to ``burst`` lines per key per ``window`` seconds are logged; the
-    rest are counted and summarised as ``suppressed N similar lines`` when
-    the window closes (by the next line or by ``flush``, which the
-    housekeeper calls) — so the summary comes at most ``window`` after the
-    first dropped line. The counters, not the log, are the exact count.
+    rest are counted and reported by ``summary(key, dropped)`` when the
+    window closes (by the next line of that key or by ``flush``, which the
+    housekeeper calls), so the report comes at most ``window`` after the
+    first dropped line. At most ``max_keys`` keys are tracked (hostile
+    clients choose keys): the oldest is reported and forgotten first.
     """
 
-    def __init__(self, *, burst: int = 5, window: float = 60.0) -> None:
+    def __init__(
+        self,
+        summary: Callable[[tuple[str, ...], int], None],
+        *,
+        burst: int = 5,
+        window: float = 60.0,
+        max_keys: int = 4096,
+    ) -> None:
+        self.summary = summary
         self.burst = burst
         self.window = window
+        self.max_keys = max_keys
         self._lock = threading.Lock()
-        self._keys: dict[tuple[str, str], list[float]] = {}  # [window_start, logged, dropped]
+        self._keys: dict[tuple[str, ...], list[float]] = {}  # [window_start, logged, dropped]
 
-    def allow(self, operation: str, mode: str, now: float | None = None) -> bool:
+    def allow(self, *key: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        key = (operation, mode)
         with self._lock:
             entry = self._keys.get(key)
             if entry is None or now - entry[0] >= self.window:
-                if entry is not None and entry[2]:
-                    self._summary(key, int(entry[2]))
+                if entry is not None:
+                    del self._keys[key]
+                    if entry[2]:
+                        self.summary(key, int(entry[2]))
+                while len(self._keys) >= self.max_keys:
+                    oldest = next(iter(self._keys))
+                    dropped = int(self._keys.pop(oldest)[2])
+                    if dropped:
+                        self.summary(oldest, dropped)
                 self._keys[key] = [now, 1, 0]
                 return True
             if entry[1] < self.burst:
@@ -107,14 +156,102 @@ class BlockedLineLimiter:
             for key, entry in list(self._keys.items()):
                 if now - entry[0] >= self.window:
                     if entry[2]:
-                        self._summary(key, int(entry[2]))
+                        self.summary(key, int(entry[2]))
                     del self._keys[key]
 
-    @staticmethod
-    def _summary(key: tuple[str, str], dropped: int) -> None:
-        maintenance(
-            "Operation blocked",
-            operation=key[0],
-            mode=key[1],
-            suppressed=f"{dropped} similar lines",
+
+class BlockedLineLimiter(LineLimiter):
+    """ "Operation blocked" lines, per (operation, mode): the folded ones are
+    reported as ``Operation blocked: operation=… mode=… (+16 more in 60 s)``.
+    The counters are the exact count; the log adds up to them."""
+
+    def __init__(self, *, burst: int = 5, window: float = 60.0) -> None:
+        super().__init__(self._summary, burst=burst, window=window)
+
+    def _summary(self, key: tuple[str, ...], dropped: int) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "[MAINTENANCE] Operation blocked: %s %s",
+                fields(operation=key[0], mode=key[1]),
+                folded(dropped, self.window),
+            )
+
+
+class UnauthorizedLineLimiter(LineLimiter):
+    """The manuals' UNAUTHORIZED line for rejected control requests: one per
+    client per window, the rest folded into the next one."""
+
+    def __init__(self, *, window: float = 60.0, max_keys: int = 4096) -> None:
+        super().__init__(self._summary, burst=1, window=window, max_keys=max_keys)
+
+    def _summary(self, key: tuple[str, ...], dropped: int) -> None:
+        unauthorized(key[1], key[0], more=folded(dropped, self.window))
+
+    def rejected(self, path: str, client: str | None) -> None:
+        """A control request without a valid token: logged unless folded."""
+        shown = client or "unknown"
+        if self.allow(shown, path):
+            unauthorized(path, shown)
+
+
+def unauthorized(path: str, client: str, more: str | None = None) -> None:
+    """``[MAINTENANCE] UNAUTHORIZED control request: path="…" client="…"``:
+    never the token, which was wrong (or absent) and may be a real one's typo."""
+    text = fields(path=path, client=client)
+    logger.warning(
+        "[MAINTENANCE] UNAUTHORIZED control request: %s%s", text, f" {more}" if more else ""
+    )
+
+
+#: The seeds' log format: the date first, so that their ``grep "$(date +%Y-%m-%d)"`` works.
+FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_attached: dict[str, logging.Handler] = {}
+_attach_lock = threading.Lock()
+
+
+def attach_file(path: str) -> logging.Handler:
+    """Send maintguard's lines (INFO and up) to ``path`` in ``FILE_FORMAT``,
+    once per file however many services name it. The file is opened on the
+    first line, not here."""
+    import os.path
+
+    key = os.path.abspath(path)
+    with _attach_lock:
+        handler = _attached.get(key)
+        if handler is None:
+            handler = logging.FileHandler(key, encoding="utf-8", delay=True)
+            handler.setFormatter(logging.Formatter(FILE_FORMAT))
+            handler.setLevel(logging.INFO)
+            logger.addHandler(handler)
+            _attached[key] = handler
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+    return handler
+
+
+class ResolverFailures:
+    """ "Admin resolver failed" lines: once a minute per kind of failure (a
+    hung or broken resolver fails every blocked request), the count folded
+    into the next line."""
+
+    def __init__(self, window: float = 60.0) -> None:
+        self.limiter = LineLimiter(self._summary, burst=1, window=window, max_keys=1)
+        self._last = ""
+
+    def report(self, error: str) -> None:
+        """The resolver raised ``error`` (a type name), timed out or had no thread."""
+        self._last = error[:64]
+        if self.limiter.allow("resolver"):
+            logger.warning(
+                "[MAINTENANCE] Admin resolver failed: error=%s (treated as not admin)", error[:64]
+            )
+
+    def flush(self) -> None:
+        self.limiter.flush()
+
+    def _summary(self, key: tuple[str, ...], dropped: int) -> None:
+        logger.warning(
+            "[MAINTENANCE] Admin resolver failed: error=%s (treated as not admin) %s",
+            self._last,
+            folded(dropped, self.limiter.window),
         )

@@ -32,14 +32,14 @@ from maintguard.core.policy import blocked_operations
 from maintguard.core.responses import BlockedResponder, PageRenderer, Response
 from maintguard.core.state import AuditRecord, Mode
 from maintguard.effects.attempts import BlockedAttempts
-from maintguard.effects.events import EventDispatcher, Listener, MaintenanceEvent
+from maintguard.effects.events import EventDispatcher, Listener, MaintenanceEvent, store_lost
 from maintguard.effects.housekeeping import Housekeeper
+from maintguard.effects.resolver import ResolverPool
 from maintguard.effects.runner import SideEffects
 from maintguard.stores import StateStore, store_from_url
 from maintguard.stores.counters import AttemptCounters
-from maintguard.stores.memory import MemoryStore
 from maintguard.stores.snapshot import Snapshot, View
-from maintguard.stores.workers import warn_memory_under_workers
+from maintguard.stores.workers import warn_memory_in_forked_worker, warn_memory_under_workers
 
 logger = logging.getLogger("maintguard")
 
@@ -77,6 +77,8 @@ class MaintenanceService:
         **options: Any,
     ) -> None:
         self.settings = settings = (settings or Settings()).with_options(**options)
+        if settings.log_file is not None:
+            logs.attach_file(settings.log_file)
         self.store = _as_store(store, settings)
         self.classifier = classifier or OperationClassifier()
         for prefix in settings.exempt_paths:
@@ -93,12 +95,14 @@ class MaintenanceService:
             trusted_proxies=trusted_proxies,
             resolver=is_admin,
         )
+        self.resolvers = ResolverPool(self.decider.resolve_admin, self.decider.failures, settings)
         self.answers = BlockedAnswers(page, settings.cors_origins, settings.debug_headers)
         self.events = EventDispatcher()
         for notifier in notifiers:
             self.events.add(notifier)
         self.counters = AttemptCounters()
         self.limiter = logs.BlockedLineLimiter(window=min(settings.cleanup_interval, 60.0))
+        self.unauthorized = logs.UnauthorizedLineLimiter(window=60.0)
         self.attempts = BlockedAttempts(
             self.counters,
             self.limiter,
@@ -112,6 +116,7 @@ class MaintenanceService:
             force_mode=settings.force_mode,
             on_tick=self._housekeeping,
             on_change=self._view_changed,
+            on_loss=lambda restored: self.events.emit(store_lost(restored)),
         )
         writer = StateWriter(self.store, self.snapshot, self.events)
         self.effects = SideEffects(
@@ -218,11 +223,13 @@ class MaintenanceService:
 
     # -------------------------------------------------------------- decisions
 
-    def decide(self, info: RequestInfo) -> Decision:
-        """Allow, block or simulate one request."""
+    def decide(self, info: RequestInfo, *, bounded: bool = True) -> Decision:
+        """Allow, block or simulate one request; ``bounded``: the resolver
+        runs on its own threads for at most ``resolver_timeout``."""
         decision, pending = self.judge(info)
         if pending:
-            decision = self.finish(info, decision, self.decider.resolve_admin(info))
+            admin = self.resolvers.call(info) if bounded else self.decider.resolve_admin(info)
+            decision = self.finish(info, decision, admin)
         return decision
 
     def judge(self, info: RequestInfo) -> tuple[Decision, bool]:
@@ -278,11 +285,12 @@ class MaintenanceService:
         *,
         expected_version: int | None = None,
         force: bool = False,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Switch maintenance on (or update the one in force)."""
         return self.changes.enable_maintenance(
             reason, duration, mode, enabled_by, message, ends_at, operations,
-            expected_version=expected_version, force=force,
+            expected_version=expected_version, force=force, notify=notify,
         )  # fmt: skip
 
     def enable_emergency(
@@ -296,12 +304,13 @@ class MaintenanceService:
         *,
         expected_version: int | None = None,
         background: bool = True,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Block everything but admins at once; sessions and jobs follow in
         the background (``background=False`` waits for them)."""
         return self.changes.enable_emergency(
             reason, terminate_jobs, grace_period, enabled_by, message, duration,
-            expected_version=expected_version, background=background,
+            expected_version=expected_version, background=background, notify=notify,
         )  # fmt: skip
 
     def disable_maintenance(
@@ -310,11 +319,12 @@ class MaintenanceService:
         *,
         expected_version: int | None = None,
         force: bool = False,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Switch maintenance off; a no-op when it is off. ``force`` also
         drops a pending window and overwrites an unreadable stored state."""
         return self.changes.disable_maintenance(
-            disabled_by, expected_version=expected_version, force=force
+            disabled_by, expected_version=expected_version, force=force, notify=notify
         )
 
     def schedule_maintenance(
@@ -328,11 +338,12 @@ class MaintenanceService:
         operations: Iterable[str] | None = None,
         *,
         expected_version: int | None = None,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Plan a window; every worker opens and closes it on time."""
         return self.changes.schedule_maintenance(
             reason, starts_at, ends_at, mode, message, scheduled_by, operations,
-            expected_version=expected_version,
+            expected_version=expected_version, notify=notify,
         )  # fmt: skip
 
     def cancel_schedule(
@@ -345,6 +356,8 @@ class MaintenanceService:
     def _housekeeping(self) -> None:
         """Runs on the snapshot thread after each refresh."""
         self.housekeeper.tick(self.snapshot.view())
+        for limiter in (self.unauthorized, self.decider.failures):
+            limiter.flush()
 
     def _view_changed(self, old: View, new: View) -> None:
         self.answers.forget()
@@ -368,14 +381,7 @@ class MaintenanceService:
     def _after_fork(self) -> None:
         self.counters.after_fork()
         self.events.after_fork()
-        if isinstance(self.store, MemoryStore):
-            logger.error(
-                "[MAINTENANCE] maintguard uses the in-memory store in a forked worker "
-                "(pid %s): each worker has its own state, so a change made through one "
-                "worker is not seen by the others. Configure MAINTENANCE_STORE_URL with "
-                "redis:// or a SQL URL for several workers.",
-                os.getpid(),
-            )
+        warn_memory_in_forked_worker(self.store)
 
 
 _services: weakref.WeakSet[MaintenanceService] = weakref.WeakSet()

@@ -40,13 +40,15 @@ from maintguard.adapters.asgi_messages import Message as Message
 from maintguard.adapters.headers import ASGIHeaders, LazyCookies
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, Decision, RequestInfo
-from maintguard.core.judge import log_resolver_failure
+from maintguard.core.overrides import OVERRIDE_HEADERS, is_form
 from maintguard.core.paths import route_path
 from maintguard.core.responses import Response, Verdict
 from maintguard.service import MaintenanceService
 from maintguard.stores.snapshot import View
 
 __all__ = ["MaintenanceMiddleware", "request_info", "resolve_admin"]
+
+_OVERRIDE_HEADERS = frozenset(name.encode("ascii") for name in OVERRIDE_HEADERS)
 
 #: Reads that touch the store (audit) run in a thread, like writes.
 _BLOCKING_READS = frozenset({"audit", "bypass"})  # bypass: GET claims a link
@@ -107,9 +109,19 @@ class MaintenanceMiddleware:
             and not scope.get("root_path")
             and not (self.track_event_streams and _event_stream(scope))
         ):
-            await self.app(scope, receive, send)
+            await self._plain_http(scope, scope["path"], receive, send)
             return
         await self._dispatch(scope, receive, send)
+
+    async def _plain_http(self, scope: Scope, path: str, receive: Receive, send: Send) -> None:
+        """Call the app; a response that is an event stream is tracked (an
+        emergency ends it) even when the request did not ask for one."""
+        if not self.track_event_streams:
+            await self.app(scope, receive, send)
+            return
+        await self._connections.serve_detecting(
+            self.app, scope, lambda: request_info(scope, path), receive, send
+        )
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -141,6 +153,9 @@ class MaintenanceMiddleware:
                     self.app, kind, scope, request_info(scope, path), receive, send
                 )
                 return
+            if kind == "http":
+                await self._plain_http(scope, path, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         answers = service.responder(view)
@@ -154,7 +169,7 @@ class MaintenanceMiddleware:
                     decision, response, raw = verdict
                     scope["maintguard.decision"] = decision
                     if response is None:
-                        await self.app(scope, receive, send)
+                        await self._plain_http(scope, path, receive, send)
                         return
                     service.count(decision, path, None, view)
                     after = answers.retry_after()
@@ -192,6 +207,9 @@ class MaintenanceMiddleware:
         if decision.admin is None and stream:
             await self._connections.serve(self.app, kind, scope, info, receive, send)
             return
+        if decision.admin is None and kind == "http":
+            await self._plain_http(scope, path, receive, send)
+            return
         await self.app(scope, receive, send)
 
     def _plain(self, scope: Scope) -> tuple[bool, str | None]:
@@ -208,10 +226,15 @@ class MaintenanceMiddleware:
                 (name == b"authorization" and service.decider.tokens)
                 or (name == b"cookie" and service.bypass.signer is not None)
                 or (name == b"origin" and service.settings.cors_origins)
-                # Preflights are judged by a header outside the key.
+                # Preflights are judged by a header outside the key, and
+                # method overrides under the method they name.
                 or name == b"access-control-request-method"
+                or name in _OVERRIDE_HEADERS
+                or (name == b"content-type" and is_form(value.decode("latin-1")))
             ):
                 return False, None
+        if b"method" in (scope.get("query_string") or b"").lower():
+            return False, None
         return True, ", ".join(accepts) if accepts else None
 
     async def decide(self, info: RequestInfo) -> Decision:
@@ -255,7 +278,9 @@ class MaintenanceMiddleware:
         if endpoint.name == "events" and info.method == "GET":
             await serve_events(self.api.console, info, receive, send)
             return
-        if endpoint.name in _BLOCKING_READS:
+        # The status asks a job terminator (a queue) at most once a second.
+        blocking = endpoint.name == "status" and self.service.job_terminator is not None
+        if endpoint.name in _BLOCKING_READS or blocking:
             answer = await sync_to_async(self.api.route, thread_sensitive=False)(info)
         else:
             answer = self.api.route(info)
@@ -276,14 +301,16 @@ class MaintenanceMiddleware:
             return
         self._connections.close_blocked(self._blocks)
 
-    def _blocks(self, info: RequestInfo) -> bool:
-        decision, _ = self.service.judge(info)
+    async def _blocks(self, info: RequestInfo) -> bool:
+        # As a new request is judged: the resolver may still vouch for an admin.
+        decision = await self.decide(info)
         return decision.action is Action.BLOCK
 
 
 async def resolve_admin(service: MaintenanceService, info: RequestInfo) -> str | None:
-    """Ask the service's ``is_admin`` resolver (awaited, or run in a thread),
-    bounded by ``resolver_timeout``; a failure or a timeout means not admin."""
+    """Ask the service's ``is_admin`` resolver (awaited, or run on the
+    service's own bounded pool), bounded by ``resolver_timeout``; a failure
+    or a timeout means not admin."""
     resolver = service.is_admin_resolver
     if resolver is None:
         return None
@@ -292,10 +319,11 @@ async def resolve_admin(service: MaintenanceService, info: RequestInfo) -> str |
             pending: Awaitable[object] = resolver(info)  # type: ignore[assignment]
             answer = await asyncio.wait_for(pending, service.settings.resolver_timeout)
             return "resolver" if answer is True else None
-        call = sync_to_async(service.decider.resolve_admin, thread_sensitive=False)
-        return await asyncio.wait_for(call(info), service.settings.resolver_timeout)
+        # Never on the loop's shared executor, which the control API's
+        # writes use: a hung resolver must not starve them.
+        return await service.resolvers.call_async(info)
     except Exception as exc:  # timeout or failure: not admin
-        log_resolver_failure(exc)
+        service.decider.failures.report(type(exc).__name__)
         return None
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from maintguard.adapters.asgi_messages import ASGIApp, Message, Receive, Scope, Send
 from maintguard.core.decision import RequestInfo
@@ -39,6 +40,7 @@ class OpenConnections:
         # Touched from event loops and from the thread that changes the state.
         self._open: set[Tracked] = set()
         self._lock = threading.Lock()
+        self._judging: set[asyncio.Future[None]] = set()
 
     async def serve(
         self, app: ASGIApp, kind: str, scope: Scope, info: RequestInfo, receive: Receive, send: Send
@@ -53,16 +55,74 @@ class OpenConnections:
             with self._lock:
                 self._open.discard(tracked)
 
-    def close_blocked(self, blocks: Callable[[RequestInfo], bool]) -> None:
-        """End every open connection whose request ``blocks``; from any thread."""
+    async def serve_detecting(
+        self,
+        app: ASGIApp,
+        scope: Scope,
+        info: Callable[[], RequestInfo],
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Run ``app`` on a plain HTTP request; should its response turn out
+        to be an event stream (``Content-Type: text/event-stream``, whatever
+        the request's Accept said), track it from then on."""
+        late: list[Any] = []  # [tracked, closing send, closing receive] once detected
+
+        async def detecting_send(message: Message) -> None:
+            if late:
+                await late[1](message)
+                return
+            if message["type"] == "http.response.start" and _declares_stream(message):
+                tracked = Tracked("http", info(), asyncio.get_running_loop())
+                tracked.started = True
+                closing_receive = _closing_receive(tracked, receive, send)
+                late.extend([tracked, _closing_send(tracked, send), closing_receive])
+                with self._lock:
+                    self._open.add(tracked)
+            await send(message)
+
+        async def detecting_receive() -> Message:
+            if late:
+                return await late[2]()  # type: ignore[no-any-return]
+            return await receive()
+
+        try:
+            await app(scope, detecting_receive, detecting_send)
+        finally:
+            if late:
+                with self._lock:
+                    self._open.discard(late[0])
+
+    def close_blocked(self, blocks: Callable[[RequestInfo], Awaitable[bool]]) -> None:
+        """End every open connection whose request ``blocks``; from any thread.
+
+        Each is judged on its own loop, so that the application's ``is_admin``
+        resolver is asked as for a new request: an admin it vouches for
+        stays connected."""
         # A copy, judged outside the lock: connections that open or end
         # meanwhile neither wait for the judging nor change the set under it.
         with self._lock:
             open_now = list(self._open)
         for tracked in open_now:
-            if blocks(tracked.info) and not tracked.closed:
+            if not tracked.closed:
                 # The event belongs to the connection's loop, not this thread.
-                tracked.loop.call_soon_threadsafe(tracked.event.set)
+                tracked.loop.call_soon_threadsafe(self._judge, tracked, blocks)
+
+    def _judge(self, tracked: Tracked, blocks: Callable[[RequestInfo], Awaitable[bool]]) -> None:
+        async def judge() -> None:
+            if await blocks(tracked.info) and not tracked.closed:
+                tracked.event.set()
+
+        task = asyncio.ensure_future(judge())
+        self._judging.add(task)  # a reference, so the task is not collected
+        task.add_done_callback(self._judging.discard)
+
+
+def _declares_stream(start: Message) -> bool:
+    for name, value in start.get("headers") or ():
+        if name.lower() == b"content-type" and value.lower().startswith(b"text/event-stream"):
+            return True
+    return False
 
 
 async def _close(tracked: Tracked, send: Send) -> None:

@@ -123,7 +123,11 @@ class MaintenanceMiddleware:
         if not state.active or not service.enabled:
             return self._stamped(request, self.get_response(request))
         info = request_info(request, path)
-        decision = service.decide(info)
+        # The resolver runs on this thread: request.user reads the database
+        # through this thread's connection and transaction, which another
+        # thread would not see. A hung resolver holds this worker; cap it
+        # with the server's worker count and the database's own timeouts.
+        decision = service.decide(info, bounded=False)
         request.META["maintguard.decision"] = decision
         if decision.action is not Action.ALLOW:
             service.record(attrs.evolve(info, user=_user_id(request)), decision)

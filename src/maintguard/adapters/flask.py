@@ -48,9 +48,9 @@ from maintguard.adapters.flask_cli import command_group
 from maintguard.adapters.routes import add_route_rules, declared_operation, exempt, operation
 from maintguard.adapters.wsgi import MaintenanceMiddleware, request_info
 from maintguard.core.decision import Action, Decision, RequestInfo
-from maintguard.core.judge import log_resolver_failure
 from maintguard.core.responses import Response
 from maintguard.exceptions import ConfigurationError
+from maintguard.logs import ResolverFailures
 from maintguard.service import MaintenanceService
 
 __all__ = [
@@ -285,7 +285,12 @@ def rule_pattern(rule: Rule, app: Flask) -> str:
     else:
         parts.append(re.escape(tail))
     parts.append("$")
-    return "".join(parts)
+    pattern = "".join(parts)
+    if rule.host or rule.subdomain:
+        # The classifier sees paths, not hosts: a group marks the pattern as
+        # covering more than its own route, so it may only tighten.
+        pattern = f"^(?:{pattern[1:-1]})$"
+    return pattern
 
 
 def _methods(rule: Rule) -> frozenset[str] | None:
@@ -310,6 +315,7 @@ class SessionAdmin:
         self.predicate = predicate
         #: Bound by ``init_app`` when the service was built before the app.
         self.app = app
+        self.failures = ResolverFailures()  # once a minute, not per request
 
     def __call__(self, info: RequestInfo) -> bool:
         app = self.app
@@ -321,7 +327,7 @@ class SessionAdmin:
                 session = app.session_interface.open_session(app, app.request_class(environ))
                 return session is not None and bool(self.predicate(session))
         except Exception as exc:  # a broken session backend must not 500 the request
-            log_resolver_failure(exc)
+            self.failures.report(type(exc).__name__)
             return False
 
 

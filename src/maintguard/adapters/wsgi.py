@@ -14,6 +14,7 @@ from maintguard.adapters.headers import LazyCookies, WSGIHeaders
 from maintguard.adapters.wsgi_events import serve_events
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, RequestInfo
+from maintguard.core.overrides import is_form
 from maintguard.core.paths import route_path
 from maintguard.core.responses import Response, Verdict
 
@@ -152,6 +153,12 @@ class MaintenanceMiddleware:
             or (service.settings.cors_origins and "HTTP_ORIGIN" in environ)
             # Preflights are judged by a header outside the key: never remembered.
             or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+            # Nor are method overrides (judged under the method they name).
+            or "HTTP_X_HTTP_METHOD_OVERRIDE" in environ
+            or "HTTP_X_HTTP_METHOD" in environ
+            or "HTTP_X_METHOD_OVERRIDE" in environ
+            or "method" in environ.get("QUERY_STRING", "").lower()
+            or is_form(environ.get("CONTENT_TYPE"))
         )
 
     def _api(

@@ -167,6 +167,20 @@ def secret(name: str, value: Any) -> None:
         raise ConfigurationError(f"{name} must be at least 16 bytes long")
 
 
+def log_file(name: str, value: Any) -> None:
+    import os.path
+
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} must be a file path")
+    directory = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(directory):
+        raise ConfigurationError(f"{name}: the directory {directory[:200]!r} does not exist")
+    if os.path.isdir(value):
+        raise ConfigurationError(f"{name} names a directory, not a file")
+
+
 def emails(name: str, value: Any) -> None:
     for address in value:
         if "@" not in address or any(char.isspace() for char in address):

@@ -218,6 +218,18 @@ class Settings:
         15.0, "MAINTENANCE_EVENT_HEARTBEAT", env.seconds, checks.between(1, 300),
         "seconds of silence after which an events stream sends a heartbeat (1 to 300)",
     )
+
+    # -- what operators and the public see
+    public_status: str = _setting(
+        "full", "MAINTENANCE_PUBLIC_STATUS", env.choice, checks.one_of("full", "minimal"),
+        "what anonymous callers of GET {prefix}/status see: full, or minimal (is_active, mode, "
+        "message, times, blocked operations, upcoming); a valid token always gets full",
+    )
+    log_file: str | None = _setting(
+        None, "MAINTENANCE_LOG_FILE", env.text, checks.log_file,
+        "file that receives maintguard's log lines (INFO and up) in the manuals' format, for "
+        "apps that configure no logging",
+    )
     # fmt: on
 
     @classmethod

@@ -113,6 +113,7 @@ class ControlAPI:
         presented = self._token(info)
         token = match_token(self.service.decider.tokens, presented)
         if token is None:
+            self.service.unauthorized.rejected(info.path, info.client)
             headers = _UNAUTHORIZED if presented is None else _INVALID_TOKEN
             return error_response(401, "a valid bearer token is required", None, headers)
         if not endpoint.body:

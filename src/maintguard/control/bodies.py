@@ -29,6 +29,7 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "operations": (list,),
         "expected_version": (int,),
         "force": (bool,),
+        "notify": (bool,),
     },
     "emergency": {
         "reason": (str,),
@@ -37,8 +38,9 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "terminate_jobs": (bool,),
         "grace_period": (int, float),
         "expected_version": (int,),
+        "notify": (bool,),
     },
-    "disable": {"expected_version": (int,), "force": (bool,)},
+    "disable": {"expected_version": (int,), "force": (bool,), "notify": (bool,)},
     "schedule:POST": {
         "reason": (str,),
         "starts_at": (str,),
@@ -47,6 +49,7 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "message": (str,),
         "operations": (list,),
         "expected_version": (int,),
+        "notify": (bool,),
     },
     "schedule:DELETE": {"expected_version": (int,)},
     "bypass": {},

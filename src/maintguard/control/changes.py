@@ -64,9 +64,12 @@ class Changes:
         *,
         expected_version: int | None = None,
         force: bool = False,
+        notify: bool = False,
     ) -> MaintenanceStatus:
-        """Switch maintenance on (or update the one in force)."""
+        """Switch maintenance on (or update the one in force); ``notify``:
+        the notifiers tell users too."""
         mode = validate_mode(mode)
+        notify = _flag(notify, "notify")
         if mode is Mode.EMERGENCY:
             for name, value in (("ends_at", ends_at), ("operations", operations)):
                 if value is not None:
@@ -78,6 +81,7 @@ class Changes:
                 message=message,
                 duration=duration,
                 expected_version=expected_version,
+                notify=notify,
             )
         reason = validate_reason(reason)
         message = validate_message(message)
@@ -112,7 +116,7 @@ class Changes:
             )
 
         before, after = self.writer.change("enable", actor, build, expected_version, reason)
-        self._announce(before, after, actor)
+        self._announce(before, after, actor, notify=notify)
         return self.status()
 
     def enable_emergency(
@@ -126,9 +130,11 @@ class Changes:
         *,
         expected_version: int | None = None,
         background: bool = True,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Block everything but admins at once; sessions and jobs follow in
         the background (``background=False`` waits for them)."""
+        notify = _flag(notify, "notify")
         reason = validate_reason(reason)
         message = validate_message(message)
         duration = validate_duration(duration)
@@ -165,6 +171,7 @@ class Changes:
             terminate_jobs=terminate_jobs,
             grace=grace or 0.0,
             background=background,
+            notify=notify,
         )
         return self.status()
 
@@ -174,10 +181,12 @@ class Changes:
         *,
         expected_version: int | None = None,
         force: bool = False,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Switch maintenance off; a no-op when it is off. ``force`` also
-        drops a pending scheduled window."""
+        drops a pending scheduled window; ``notify`` tells users services resumed."""
         actor = validate_actor(disabled_by)
+        notify = _flag(notify, "notify")
 
         def build(current: MaintenanceState) -> MaintenanceState | None:
             if not current.active and not (force and current.window is not None):
@@ -185,6 +194,7 @@ class Changes:
             return attrs.evolve(
                 current,
                 active=False,
+                mode=Mode.NORMAL,  # off is "normal", not "emergency, inactive"
                 ends_at=None,
                 operations=None,
                 progress={},
@@ -197,7 +207,7 @@ class Changes:
             if not force:
                 raise
             before, after = self._repair(actor)
-        self._announce(before, after, actor)
+        self._announce(before, after, actor, notify=notify)
         return self.status()
 
     def _repair(self, actor: str) -> tuple[MaintenanceState, MaintenanceState]:
@@ -240,8 +250,10 @@ class Changes:
         operations: Iterable[str] | None = None,
         *,
         expected_version: int | None = None,
+        notify: bool = False,
     ) -> MaintenanceStatus:
         """Plan a window; every worker opens and closes it on time."""
+        notify = _flag(notify, "notify")
         reason = validate_reason(reason)
         message = validate_message(message)
         mode = validate_mode(mode)
@@ -253,6 +265,11 @@ class Changes:
             raise ValidationError("starts_at is required", "starts_at")
         if end is not None and end <= start:
             raise ValidationError("ends_at must be after starts_at", "ends_at")
+        if mode is Mode.EMERGENCY:
+            # As for enable: an emergency blocks everything and never ends by itself.
+            for name, value in (("ends_at", end), ("operations", ops)):
+                if value is not None:
+                    raise ValidationError(f"{name} does not apply to an emergency", name)
         actor = validate_actor(scheduled_by)
         window = ScheduledWindow(reason, start, end, mode, message, actor, ops)
 
@@ -260,7 +277,9 @@ class Changes:
             return attrs.evolve(current, window=window)
 
         _, after = self.writer.change("schedule", actor, build, expected_version, reason)
-        self.writer.events.emit(MaintenanceEvent(EventKind.WINDOW_UPCOMING, after, actor, now))
+        self.writer.events.emit(
+            MaintenanceEvent(EventKind.WINDOW_UPCOMING, after, actor, now, notify_users=notify)
+        )
         logs.maintenance(
             "Maintenance scheduled",
             reason=reason,
@@ -294,9 +313,10 @@ class Changes:
         terminate_jobs: bool = False,
         grace: float = 0.0,
         background: bool = True,
+        notify: bool = False,
     ) -> None:
         """Announce a change this process made and run a start's side effects."""
-        if self.writer.announce(before, after, actor):
+        if self.writer.announce(before, after, actor, notify):
             self.effects.start(
                 after, terminate_jobs=terminate_jobs, grace=grace, background=background
             )
@@ -337,3 +357,9 @@ class Changes:
         if won:
             self.writer.snapshot.apply(new)
             self._announce(stored, new, "schedule")
+
+
+def _flag(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{field} must be true or false", field)
+    return value

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs
 from maintguard.control.bodies import ascii_digits
 from maintguard.control.console.history import minute_history
 from maintguard.control.openapi import openapi_document
-from maintguard.core.identity import AdminToken
+from maintguard.control.status import public_status
+from maintguard.core.identity import AdminToken, bearer_token, match_token
 from maintguard.core.responses import Response, error_response, json_response
 from maintguard.core.state import format_time, format_timestamp, parse_time
 from maintguard.exceptions import ValidationError
@@ -65,6 +66,7 @@ class Handlers:
                 operations=data.get("operations"),
                 expected_version=data.get("expected_version"),
                 force=bool(data.get("force")),
+                notify=bool(data.get("notify")),
             )
             # An emergency's side effects (sessions, jobs) run in the background.
             return json_response(202 if mode == "emergency" else 200, status.to_dict())
@@ -77,11 +79,15 @@ class Handlers:
                 message=data.get("message"),
                 duration=data.get("duration"),
                 expected_version=data.get("expected_version"),
+                notify=bool(data.get("notify")),
             )
             return json_response(202, status.to_dict())
         if key == "disable":
             status = service.disable_maintenance(
-                actor, expected_version=data.get("expected_version"), force=bool(data.get("force"))
+                actor,
+                expected_version=data.get("expected_version"),
+                force=bool(data.get("force")),
+                notify=bool(data.get("notify")),
             )
             return json_response(200, status.to_dict())
         if key == "schedule:POST":
@@ -97,6 +103,7 @@ class Handlers:
                 scheduled_by=actor,
                 operations=data.get("operations"),
                 expected_version=data.get("expected_version"),
+                notify=bool(data.get("notify")),
             )
             return json_response(200, status.to_dict())
         if key == "schedule:DELETE":
@@ -124,7 +131,14 @@ class Handlers:
     # ------------------------------------------------------------------- reads
 
     def _status(self, info: RequestInfo) -> Response:
-        return json_response(200, self.service.get_maintenance_status().to_dict())
+        body = self.service.get_maintenance_status().to_dict()
+        if self.service.settings.public_status == "minimal" and not self._has_token(info):
+            body = public_status(body)
+        return json_response(200, body)
+
+    def _has_token(self, info: RequestInfo) -> bool:
+        presented = bearer_token(info.header("authorization"))
+        return match_token(self.service.decider.tokens, presented) is not None
 
     def _blocked(self, info: RequestInfo) -> Response:
         service = self.service

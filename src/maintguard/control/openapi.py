@@ -34,6 +34,12 @@ from maintguard.control.openapi_schemas import (
 )
 from maintguard.core.operations import OperationType
 
+#: ``notify``: the notifiers also tell users (the event's ``notice``).
+NOTIFY = {
+    "type": "boolean",
+    "description": "also tell users (maintenance scheduled, services resumed)",
+}
+
 
 def openapi_document(
     prefix: str, health_path: str, operation_types: Sequence[str] | None = None
@@ -141,6 +147,7 @@ def openapi_document(
                         "operations": operations,
                         "expected_version": VERSION,
                         "force": {"type": "boolean"},
+                        "notify": NOTIFY,
                     },
                     ["reason"],
                     **EMERGENCY_RULE,
@@ -165,6 +172,7 @@ def openapi_document(
                         "terminate_jobs": {"type": "boolean"},
                         "grace_period": GRACE,
                         "expected_version": VERSION,
+                        "notify": NOTIFY,
                     },
                     ["reason"],
                 ),
@@ -177,7 +185,7 @@ def openapi_document(
                 "operationId": "disable",
                 "security": SECURED,
                 "requestBody": request_body(
-                    {"expected_version": VERSION, "force": {"type": "boolean"}},
+                    {"expected_version": VERSION, "force": {"type": "boolean"}, "notify": NOTIFY},
                     [],
                     optional=True,
                 ),
@@ -198,6 +206,7 @@ def openapi_document(
                         "message": MESSAGE,
                         "operations": operations,
                         "expected_version": VERSION,
+                        "notify": NOTIFY,
                     },
                     ["reason", "starts_at"],
                 ),

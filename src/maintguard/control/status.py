@@ -11,6 +11,20 @@ import attrs
 from maintguard.core.operations import OperationType
 from maintguard.core.state import MaintenanceState, Mode, ScheduledWindow, format_time
 
+#: What ``public_status="minimal"`` shows anonymous callers: what users are
+#: told anyway (the 503 page, the banner), never the internal reason, the
+#: operators' names, the store or the version.
+PUBLIC_FIELDS = (
+    "is_active",
+    "mode",
+    "message",
+    "started_at",
+    "estimated_completion",
+    "ends_at",
+    "blocked_operations",
+    "upcoming",
+)
+
 
 @attrs.frozen
 class MaintenanceStatus:
@@ -72,6 +86,16 @@ class MaintenanceStatus:
         }
 
 
+def public_status(full: dict[str, Any]) -> dict[str, Any]:
+    """The minimal form of ``MaintenanceStatus.to_dict()`` for anonymous
+    callers: ``PUBLIC_FIELDS`` only, and an upcoming window without its reason."""
+    public = {name: full[name] for name in PUBLIC_FIELDS}
+    upcoming = public["upcoming"]
+    if upcoming is not None:
+        public["upcoming"] = {k: v for k, v in upcoming.items() if k != "reason"}
+    return public
+
+
 def build_status(
     state: MaintenanceState,
     *,
@@ -83,7 +107,9 @@ def build_status(
     active = state.active
     return MaintenanceStatus(
         is_active=active,
-        mode=state.mode,
+        # Off is "normal", whatever mode the last maintenance had (an
+        # ``ends_at`` or a window end leaves the stored mode behind).
+        mode=state.mode if active else Mode.NORMAL,
         reason=state.reason if active else None,
         message=(state.message if state.message is not None else state.reason) if active else None,
         estimated_duration=state.estimated_duration if active else None,

@@ -17,12 +17,15 @@ import attrs
 from maintguard import logs
 from maintguard.core.state import AuditRecord, MaintenanceState, Mode, utcnow
 from maintguard.effects.events import EventDispatcher, EventKind, MaintenanceEvent
-from maintguard.exceptions import ConflictError, StoreError, ValidationError
+from maintguard.exceptions import ConflictError, StateMissingError, StoreError, ValidationError
 from maintguard.stores import StateStore
 from maintguard.stores.snapshot import Snapshot
 
 #: How often a last-writer-wins change retries its compare-and-set.
 _RETRIES = 50
+
+#: Changes that record progress rather than a decision: they keep ``updated_by``.
+_BOOKKEEPING = frozenset({"progress"})
 
 #: Builds the new state from the current one; ``None``: nothing to change.
 Build = Callable[[MaintenanceState], "MaintenanceState | None"]
@@ -52,7 +55,9 @@ class StateWriter:
         ):
             raise ValidationError("expected_version must be an integer", "expected_version")
         for _ in range(_RETRIES):
-            stored = self.store.load()
+            stored = self._load()
+            if stored is None:
+                continue  # the store had lost its state; it was written back
             now = utcnow()
             current = stored.effective(now)
             if expected_version is not None and stored.version != expected_version:
@@ -64,7 +69,10 @@ class StateWriter:
             if built is None:  # nothing to change: nothing to announce
                 self.snapshot.apply(stored)
                 return current, current
-            new = attrs.evolve(built, version=stored.version + 1, updated_at=now, updated_by=actor)
+            # Bookkeeping (side-effect progress) is no one's decision: the
+            # status keeps naming the person who enabled the maintenance.
+            author = current.updated_by if action in _BOOKKEEPING else actor
+            new = attrs.evolve(built, version=stored.version + 1, updated_at=now, updated_by=author)
             record = AuditRecord(
                 at=now,
                 actor=actor,
@@ -83,15 +91,38 @@ class StateWriter:
                 raise ConflictError("the state changed meanwhile", self.store.load().version)
         raise StoreError(f"could not apply {action!r}: the state kept changing")
 
+    def _load(self) -> MaintenanceState | None:
+        """The stored state, or ``None`` after this call found the store had
+        lost it and wrote the last known state back (a change built on the
+        emptied store would silently undo, or never announce, what holds)."""
+        known = self.snapshot.known
+        try:
+            stored = self.store.load()
+        except StateMissingError:
+            if known is None or known.version == 0:
+                raise
+            self.snapshot.restore(known, None)
+            return None
+        if known is not None and stored.version < known.version:
+            self.snapshot.restore(known, stored.version)
+            return None
+        return stored
+
     def announce(
         self,
         before: MaintenanceState,
         after: MaintenanceState,
         actor: str,
+        notify: bool = False,
     ) -> bool:
         """Log and notify a change this process made; ``True`` when it started
-        a maintenance (whose side effects the caller then runs)."""
+        a maintenance (whose side effects the caller then runs). ``notify``:
+        the notifiers also tell users (the event's ``notice``)."""
         now = utcnow()
+
+        def event(kind: EventKind) -> MaintenanceEvent:
+            return MaintenanceEvent(kind, after, actor, now, notify_users=notify)
+
         if before.version == after.version:
             return False
         if after.active and (
@@ -100,6 +131,15 @@ class StateWriter:
             or after.started_at != before.started_at  # a new maintenance (a window)
         ):
             if after.mode is Mode.EMERGENCY:
+                # The manuals grep both wordings: the monitoring guide's
+                # "Emergency mode activated", the troubleshooting guide's
+                # "[EMERGENCY] Emergency maintenance activated".
+                logs.maintenance(
+                    "Emergency mode activated",
+                    level=logging.WARNING,
+                    reason=after.reason,
+                    admin=actor,
+                )
                 logs.maintenance(
                     "Emergency maintenance activated",
                     level=logging.WARNING,
@@ -107,25 +147,29 @@ class StateWriter:
                     reason=after.reason,
                     admin=actor,
                 )
-                self.events.emit(MaintenanceEvent(EventKind.EMERGENCY, after, actor, now))
+                self.events.emit(event(EventKind.EMERGENCY))
             else:
                 logs.maintenance(
                     "Maintenance mode activated",
+                    level=logging.WARNING,
                     reason=after.reason,
                     admin=actor,
                     mode=after.mode.value,
                 )
-                self.events.emit(MaintenanceEvent(EventKind.ACTIVATED, after, actor, now))
+                self.events.emit(event(EventKind.ACTIVATED))
             return True
         if before.active and not after.active:
             started = before.started_at or now
             logs.maintenance(
-                "Maintenance mode deactivated", duration=_human(now - started), admin=actor
+                "Maintenance mode deactivated",
+                level=logging.WARNING,
+                duration=_human(now - started),
+                admin=actor,
             )
-            self.events.emit(MaintenanceEvent(EventKind.DEACTIVATED, after, actor, now))
+            self.events.emit(event(EventKind.DEACTIVATED))
         elif after.active:
             logs.maintenance("Maintenance updated", reason=after.reason, admin=actor)
-            self.events.emit(MaintenanceEvent(EventKind.UPDATED, after, actor, now))
+            self.events.emit(event(EventKind.UPDATED))
         return False
 
 

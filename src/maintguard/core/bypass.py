@@ -55,7 +55,9 @@ class BypassCookies:
     def verify(self, info: RequestInfo, state: MaintenanceState) -> bool:
         if self.signer is None:
             return False
-        cookie = info.cookies.get(self.name(info)) or info.cookies.get(BYPASS_COOKIE)
+        # On HTTPS only the __Host- name counts: a plain-named cookie can be
+        # planted by a sibling subdomain or over plain HTTP.
+        cookie = info.cookies.get(self.name(info))
         return bool(cookie) and self.signer.verify(cookie, binding(state))
 
     def issue(self, info: RequestInfo, state: MaintenanceState) -> tuple[str, str, float]:

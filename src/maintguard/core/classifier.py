@@ -21,16 +21,17 @@ applications and the other modules import them from.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 
 from maintguard.core.operations import OperationType
-from maintguard.core.paths import MAX_PATH, normalise
+from maintguard.core.paths import CACHE_BYTES, REMEMBER_MAX_BYTES, normalise, text_bytes
 from maintguard.core.patterns import literal_prefix as literal_prefix
 from maintguard.core.policy import SAFE_METHODS, is_blocked_operation, strictness
 from maintguard.core.rule_index import Entry as Entry
 from maintguard.core.rule_index import Matcher as Matcher
-from maintguard.core.rule_index import _build_index, _match
+from maintguard.core.rule_index import _build_index, _Index, _match
 from maintguard.core.rules import (
     _READ_METHODS,
     _REGEX_MARKERS,
@@ -39,6 +40,8 @@ from maintguard.core.rules import (
     compile_rule,
 )
 from maintguard.core.rules import DEFAULT_RULES as DEFAULT_RULES
+from maintguard.core.rules import DEFAULT_SIGNUP_RULES as DEFAULT_SIGNUP_RULES
+from maintguard.core.rules import EXEMPT_METHODS as EXEMPT_METHODS
 from maintguard.core.rules import Classification as Classification
 from maintguard.core.rules import Rank as Rank
 from maintguard.core.rules import Rule as Rule
@@ -46,8 +49,34 @@ from maintguard.core.rules import Source as Source
 from maintguard.exceptions import ConfigurationError
 
 _CACHE_SIZE = 8192
-#: The methods an exempt prefix passes (reads and preflights).
-EXEMPT_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+#: Regex syntax left in a route pattern once its anchors and escapes are gone.
+_GENERIC = re.compile(r"[.*+?\[\](){}|]")
+
+
+def _generic(rule: Rule) -> bool:
+    """A route pattern that matches more than one path (a converter such as
+    ``<index>`` or ``<int:id>``, a host or subdomain flattened away): the
+    framework may route some of those paths to another, static route."""
+    if rule.kind != "regex":
+        return False
+    body = re.sub(r"\\.", "", rule.pattern.removeprefix("^").removesuffix("$").removesuffix("\\Z"))
+    return _GENERIC.search(body) is not None
+
+
+def _winner(index: _Index, path: str, method: str) -> Rule | None:
+    """The winning rule. A route declaration whose pattern covers many paths
+    cannot tell which of them its own route serves (``POST
+    /api/search/<index>`` also matches the static ``/api/search/reindex``
+    Werkzeug prefers): it may only make a request stricter than the
+    classifier's own rules, never looser."""
+    rule = _match(index, path, method)
+    if rule is None or rule.source is not Source.ROUTE or not _generic(rule):
+        return rule
+    other = _match(index, path, method, skip_routes=True)
+    other_operation = _fallback(method) if other is None else other.operation
+    return other if strictness(other_operation) > strictness(rule.operation) else rule
 
 
 def _fallback(method: str) -> OperationType:
@@ -70,13 +99,21 @@ class OperationClassifier:
         self._lock = threading.Lock()
         if defaults:
             for pattern, operation, non_get in DEFAULT_RULES:
+                kind = OperationType(operation)
                 self._add(
                     pattern,
-                    OperationType(operation),
-                    None,
+                    kind,
+                    # Health and static exemptions hold for reads only: a POST
+                    # under /static may reach a catch-all view.
+                    EXEMPT_METHODS if kind is OperationType.HEALTH_CHECK else None,
                     _READ_METHODS if non_get else frozenset(),
                     Source.DEFAULT,
                     "prefix",
+                )
+            for pattern, operation in DEFAULT_SIGNUP_RULES:
+                # Sign-up and password resets write user data: not logins.
+                self._add(
+                    pattern, OperationType(operation), None, _READ_METHODS, Source.DEFAULT, "regex"
                 )
 
     @property
@@ -154,7 +191,7 @@ class OperationClassifier:
     def match_rule(self, path: str, method: str) -> Rule | None:
         """The rule that wins for one reading of ``path`` (no normalisation),
         or ``None`` when the fallback applies. ``method`` is upper case."""
-        return _match(self._index, path, method)
+        return _winner(self._index, path, method)
 
     def classify(self, method: str, path: str) -> Classification:
         """Classify both readings of ``path``; the stricter wins.
@@ -168,13 +205,13 @@ class OperationClassifier:
         if found is not None:
             return found
         method = method.upper()
-        rule = _match(index, path, method)
+        rule = _winner(index, path, method)
         operation = _fallback(method) if rule is None else rule.operation
         clean = normalise(path)
         if clean == path:
             found = Classification(operation, rule, path)
         else:
-            other = _match(index, clean, method)
+            other = _winner(index, clean, method)
             other_operation = _fallback(method) if other is None else other.operation
             if other_operation == operation:
                 found = Classification(operation, rule, path)
@@ -182,11 +219,16 @@ class OperationClassifier:
                 found = Classification(other_operation, other, clean, operation)
             else:
                 found = Classification(operation, rule, path, other_operation)
-        if len(path) <= MAX_PATH:
-            cache = index.cache
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()  # bounded: a flood of unique paths cannot grow it
+        size = text_bytes(path, clean if clean != path else None)
+        if size <= REMEMBER_MAX_BYTES:
+            # Bounded in entries and bytes: a flood of unique (long, wide)
+            # paths cannot grow it.
+            cache, spent = index.cache, index.cached_bytes
+            if len(cache) >= _CACHE_SIZE or spent[0] + size > CACHE_BYTES:
+                cache.clear()
+                spent[0] = 0
             cache[key] = found
+            spent[0] += size
         return found
 
     def classify_operation(self, path: str, method: str = "GET") -> OperationType:

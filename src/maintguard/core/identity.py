@@ -25,6 +25,9 @@ _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 #: RFC 6750 token68 characters; anything else is not a bearer token.
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
+#: A plain token shorter than this is guessable offline or online: refused.
+MIN_TOKEN_LENGTH = 16
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -38,7 +41,9 @@ class AdminToken:
 
     @property
     def label(self) -> str:
-        return self.name or f"token:{self.digest[:4].hex()}"
+        # An unnamed token is "admin": no part of its hash ever reaches the
+        # audit or the public status, where it would help confirm a guess.
+        return self.name or "admin"
 
 
 def _digest(token: bytes) -> bytes:
@@ -83,6 +88,12 @@ def parse_admin_tokens(
             raise ConfigurationError(
                 f"{setting}: entry {position} has characters a bearer token cannot carry "
                 "(letters, digits and -._~+/ only; no spaces or comments)"
+            )
+        elif len(secret) < MIN_TOKEN_LENGTH:
+            raise ConfigurationError(
+                f"{setting}: entry {position} is shorter than {MIN_TOKEN_LENGTH} characters; "
+                "use a long random token (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))') or its sha256: digest"
             )
         else:
             tokens.append(AdminToken(_digest(secret.encode("utf-8")), name))

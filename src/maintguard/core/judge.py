@@ -3,7 +3,7 @@
 No I/O: the classifier's index, the policy table and the token, cookie and
 IP checks. The application's ``is_admin`` resolver is the one call that may
 be slow, so it is asked only when a request would be blocked, and only by
-``resolve_admin`` (adapters call it on a worker thread under ASGI).
+``resolve_admin`` (the service runs it on a bounded pool of its own, time-limited).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import attrs
 
+from maintguard import logs
 from maintguard.core.bypass import BypassCookies
 from maintguard.core.classifier import Classification, OperationClassifier
 from maintguard.core.decision import Action, Decision, RequestInfo
@@ -25,6 +26,7 @@ from maintguard.core.identity import (
     match_token,
 )
 from maintguard.core.operations import OperationType
+from maintguard.core.overrides import override_methods
 from maintguard.core.policy import policy_blocks
 from maintguard.core.state import MaintenanceState, Mode
 
@@ -44,6 +46,8 @@ class Judge:
     allowed_ips: tuple[IPNetwork, ...]
     trusted_proxies: tuple[IPNetwork, ...]
     resolver: IsAdmin | None = None
+    #: Logs resolver failures at a bounded rate.
+    failures: logs.ResolverFailures = attrs.field(factory=logs.ResolverFailures)
 
     def judge(
         self, info: RequestInfo, state: MaintenanceState, enabled: bool
@@ -57,7 +61,13 @@ class Judge:
             return Decision(
                 Action.ALLOW, operation, None, "maintenance is off", classification
             ), False
-        if method == "OPTIONS" and info.header("access-control-request-method"):
+        others = override_methods(info, method)
+        if (
+            method == "OPTIONS"
+            and not others
+            and info.header("access-control-request-method")
+            and info.header("origin")
+        ):
             return Decision(
                 Action.ALLOW,
                 operation,
@@ -66,10 +76,14 @@ class Judge:
                 classification,
             ), False
         policy_mode = Mode.NORMAL if state.mode is Mode.TEST else state.mode
-        blocked = policy_blocks(operation, policy_mode, method, state.operations)
-        alternate = classification.alternate
-        if not blocked and alternate is not None:
-            blocked = policy_blocks(alternate, policy_mode, method, state.operations)
+        blocked = _blocks(classification, policy_mode, method, state)
+        # An override the app may honour: judged as that method too, the
+        # stricter wins.
+        for other in others if not blocked else ():
+            overridden = self.classifier.classify(other, info.path)
+            if _blocks(overridden, policy_mode, other, state):
+                classification, operation, blocked = overridden, overridden.operation, True
+                break
         if not blocked:
             return Decision(
                 Action.ALLOW, operation, state.mode, _allowed_why(operation, state), classification
@@ -121,16 +135,19 @@ class Judge:
         try:
             answer = resolver(info)
         except Exception as exc:  # a broken resolver means "not admin"
-            log_resolver_failure(exc)
+            self.failures.report(type(exc).__name__)
             return None
         return "resolver" if answer is True else None
 
 
-def log_resolver_failure(exc: BaseException) -> None:
-    logger.warning(
-        "[MAINTENANCE] Admin resolver failed: error=%s (treated as not admin)",
-        type(exc).__name__,
-    )
+def _blocks(
+    classification: Classification, mode: Mode, method: str, state: MaintenanceState
+) -> bool:
+    """Whether either reading of the path (raw, normalised) is blocked."""
+    if policy_blocks(classification.operation, mode, method, state.operations):
+        return True
+    alternate = classification.alternate
+    return alternate is not None and policy_blocks(alternate, mode, method, state.operations)
 
 
 def _blocked(

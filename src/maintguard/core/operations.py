@@ -24,6 +24,8 @@ class OperationType(str):
     _registry: ClassVar[dict[str, OperationType]] = {}
     _descriptions: ClassVar[dict[str, str]] = {}
     _builtin: ClassVar[frozenset[str]] = frozenset()
+    #: Names read from stored state that this process never registered.
+    _opaque: ClassVar[set[str]] = set()
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     # The seeds' eight, then maintguard's own.
@@ -76,9 +78,38 @@ class OperationType(str):
                 "(letters, digits, underscores; at most 64 characters)"
             )
         with cls._lock:
+            if name in cls._opaque:
+                # Seen in stored state first (another process registered it):
+                # the same type, now with this process's description.
+                cls._opaque.discard(name)
+                cls._descriptions[name] = description or name.replace("_", " ").lower()
+                return cls._registry[name]
             if name in cls._registry:
                 raise ConfigurationError(f"operation type {name!r} is already registered")
             return cls._create(name, description or name.replace("_", " ").lower())
+
+    @classmethod
+    def stored(cls, name: object) -> OperationType:
+        """The type a stored state names. A well-formed name this process
+        never registered (a custom type of another app, a worker, the CLI)
+        is kept as an opaque custom type: blocked like any custom type and
+        shown by name, so a partial maintenance never makes the stored
+        state unreadable. A malformed name is ``ValueError``."""
+        if isinstance(name, OperationType):
+            return name
+        if not isinstance(name, str):
+            raise ValueError(f"operation type {name!r} is not a name")
+        found = cls._registry.get(name)
+        if found is not None:
+            return found
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"operation type {name[:80]!r} is not UPPER_SNAKE_CASE")
+        with cls._lock:
+            found = cls._registry.get(name)
+            if found is None:
+                found = cls._create(name, f"{name.replace('_', ' ').lower()} (custom type)")
+                cls._opaque.add(name)
+            return found
 
     @classmethod
     def get(cls, name: str) -> OperationType | None:

@@ -9,10 +9,25 @@ judges both; the stricter wins.
 
 from __future__ import annotations
 
+import sys
+
 #: Paths longer than this are still classified whole (cutting one short
 #: could turn ``/static/aaa…/../../upload`` into a static file), but their
 #: classification is not cached, so a flood of huge paths cannot fill memory.
 MAX_PATH = 4096
+#: Memory is bounded in bytes, not entries: a path of 4096 emoji takes four
+#: times the memory of an ASCII one. A path or Accept value taking more than
+#: this is judged but never remembered.
+REMEMBER_MAX_BYTES = 4096
+#: What the classifier's cache, and each state's remembered verdicts, may
+#: hold (the text they keep, as ``sys.getsizeof`` counts it).
+CACHE_BYTES = 4 * 1024 * 1024
+
+
+def text_bytes(*texts: str | None) -> int:
+    """The memory ``texts`` take, O(1) each (CPython stores 1, 2 or 4 bytes
+    per character, whichever the widest one needs)."""
+    return sum(sys.getsizeof(text) for text in texts if text is not None)
 
 
 def route_path(path: str, root_path: str = "") -> str:

@@ -13,11 +13,13 @@ import math
 import string
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import attrs
 
 from maintguard.core.operations import OperationType
+from maintguard.core.paths import CACHE_BYTES, REMEMBER_MAX_BYTES, text_bytes
 from maintguard.core.state import format_timestamp
 
 Headers = list[tuple[str, str]]
@@ -133,6 +135,26 @@ def retry_after(estimated_completion: float | None, now: float | None = None) ->
     return str(max(seconds, 1))
 
 
+def eta_in_words(completion: float, now: float) -> str:
+    """``Expected back in about 20 minutes (around 14:30 CET).``: what a
+    person reads, in the server's local time with its zone; the ISO time
+    stays in the JSON answer and the ``$estimated_completion`` placeholder."""
+    left = completion - now
+    local = datetime.fromtimestamp(completion).astimezone()
+    clock = local.strftime("%H:%M %Z").strip()
+    if left <= 60:
+        return f"Expected back within a minute (around {clock})."
+    minutes = round(left / 60)
+    if minutes < 90:
+        span = f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    elif minutes < 36 * 60:
+        span = f"about {round(minutes / 60)} hours"
+    else:
+        span = f"about {round(minutes / 1440)} days"
+        clock = local.strftime("%a %d %b, %H:%M %Z").strip()
+    return f"Expected back in {span} (around {clock})."
+
+
 #: How many verdicts of plain requests one state remembers.
 VERDICT_LIMIT = 4096
 
@@ -171,13 +193,23 @@ class BlockedResponder:
     operation_label: Callable[[OperationType], str]
     estimated_completion: float | None
     page: PageRenderer
-    _cache: dict[tuple[str, bool], bytes] = attrs.field(factory=dict)
+    _cache: dict[tuple[str, bool, str], bytes] = attrs.field(factory=dict)
     verdicts: dict[tuple[str, str, str | None], Verdict] = attrs.field(factory=dict)
     _retry: tuple[int, str] | None = None
+    _eta: tuple[int, str] | None = None
+    _remembered_bytes: int = 0
 
     def remember(self, key: tuple[str, str, str | None], verdict: Verdict) -> None:
-        if len(self.verdicts) < VERDICT_LIMIT:
+        # Bounded in entries and in bytes; a long (or wide) path or Accept
+        # value is judged each time instead.
+        size = text_bytes(key[1], key[2])
+        if (
+            size <= REMEMBER_MAX_BYTES
+            and len(self.verdicts) < VERDICT_LIMIT
+            and self._remembered_bytes + size <= CACHE_BYTES
+        ):
             self.verdicts[key] = verdict
+            self._remembered_bytes += size
 
     def retry_after(self) -> str | None:
         """Whole seconds to the estimate (it counts down), at most one
@@ -192,8 +224,21 @@ class BlockedResponder:
             self._retry = cached
         return cached[1]
 
+    def eta(self) -> str:
+        """The expected time in words, as of this clock second."""
+        if self.estimated_completion is None:
+            return ""
+        now = time.time()
+        cached = self._eta
+        if cached is None or cached[0] != int(now):
+            cached = (int(now), eta_in_words(self.estimated_completion, now))
+            self._eta = cached
+        return cached[1]
+
     def body(self, operation: OperationType, as_json: bool) -> bytes:
-        key = (operation, as_json)
+        # The page says "about 20 minutes": its words are part of the key.
+        eta = "" if as_json else self.eta()
+        key = (operation, as_json, eta)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -209,7 +254,6 @@ class BlockedResponder:
                 }
             )
         else:
-            eta = f"Expected back by {completion}." if completion else ""
             body = self.page(
                 {
                     "title": "Down for maintenance"
@@ -222,8 +266,9 @@ class BlockedResponder:
                     "estimated_completion": completion or "",
                 }
             ).encode("utf-8", "replace")
-        if len(self._cache) < 256:
-            self._cache[key] = body
+        if len(self._cache) >= 256:
+            self._cache.clear()  # old words of a countdown: never needed again
+        self._cache[key] = body
         return body
 
     def respond(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
-from maintguard.core.rules import Classification, Rank, Rule
+from maintguard.core.rules import Classification, Rank, Rule, Source
 
 Matcher = Callable[[str], "re.Match[str] | None"]
 #: One bucket entry: everything ``_match`` reads, unpacked once at build time.
@@ -36,6 +36,8 @@ class _Index:
     #: outside this set has no bucket under it, so the lookup stops there.
     stems: frozenset[str]
     cache: dict[tuple[str, str], Classification] = attrs.field(factory=dict)
+    #: Bytes of text the cache holds (one cell: the index itself is frozen).
+    cached_bytes: list[int] = attrs.field(factory=lambda: [0])
 
 
 def _stems(key: str) -> Iterable[str]:
@@ -64,8 +66,9 @@ def _build_index(rules: Iterable[Rule]) -> _Index:
 _NO_RANK: Rank = (False, -1, -1, 0)
 
 
-def _match(index: _Index, path: str, method: str) -> Rule | None:
-    """The winning rule for one reading, or ``None``.
+def _match(index: _Index, path: str, method: str, skip_routes: bool = False) -> Rule | None:
+    """The winning rule for one reading, or ``None`` (``skip_routes``: the
+    winner among classifier rules, route declarations left out).
 
     Looks up ``""``, ``/a``, ``/a/b`` … of ``/a/b/c`` in turn, stopping at
     the first prefix that no bucket key starts with.
@@ -83,6 +86,8 @@ def _match(index: _Index, path: str, method: str) -> Rule | None:
                 if rank <= best_rank:
                     break  # sorted: nothing further in this bucket can win
                 if method in excluded or (methods is not None and method not in methods):
+                    continue
+                if skip_routes and rule.source is Source.ROUTE:
                     continue
                 if matcher is not None and matcher(path) is None:
                     continue

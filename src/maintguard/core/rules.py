@@ -229,3 +229,18 @@ DEFAULT_RULES: tuple[tuple[str, str, bool], ...] = (
     ("/images", "IMAGE_PROCESSING", True),
     ("/api/images", "IMAGE_PROCESSING", True),
 )
+
+
+#: The methods a health or static exemption passes; any other method under
+#: those prefixes is classified like any path.
+EXEMPT_METHODS = ("GET", "HEAD", "OPTIONS")
+
+#: Under the login paths, what writes user data (non-GET): sign-up and
+#: password resets are user-data modifications, not logins.
+DEFAULT_SIGNUP_RULES: tuple[tuple[str, str], ...] = tuple(
+    (
+        rf"{root}/(?:.*/)?(?:register|signup|sign-up|sign_up|password[^/]*)(?:/.*)?",
+        "USER_DATA_MODIFICATION",
+    )
+    for root in ("/login", "/api/auth")
+)

@@ -83,7 +83,8 @@ def _mode(value: object) -> Mode:
 def _operations(value: object) -> frozenset[OperationType] | None:
     if value is None:
         return None
-    return frozenset(OperationType(v) for v in value)  # type: ignore[attr-defined]
+    # Stored names this process never registered stay as opaque custom types.
+    return frozenset(OperationType.stored(v) for v in value)  # type: ignore[attr-defined]
 
 
 def _mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:

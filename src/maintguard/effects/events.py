@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import attrs
@@ -28,6 +28,9 @@ class EventKind(str, enum.Enum):
     DEACTIVATED = "deactivated"
     EMERGENCY = "emergency"
     WINDOW_UPCOMING = "window_upcoming"
+    #: The store lost the state (flushed, evicted, restored from an older
+    #: backup); the last known state was written back.
+    STORE_LOST = "store_lost"
 
     def __str__(self) -> str:
         return self.value
@@ -41,10 +44,31 @@ class MaintenanceEvent:
     state: MaintenanceState
     actor: str
     at: datetime
+    #: The operator asked (``notify: true``) that users be told: notifiers
+    #: that reach users send ``notice``.
+    notify_users: bool = False
 
     @property
     def simulated(self) -> bool:
         return self.state.mode is Mode.TEST
+
+    @property
+    def notice(self) -> str:
+        """What users are told: "maintenance scheduled", "services resumed"."""
+        state = self.state
+        if self.kind is EventKind.DEACTIVATED:
+            return "Services have resumed. Thank you for your patience."
+        if self.kind is EventKind.WINDOW_UPCOMING and state.window is not None:
+            window = state.window
+            text = window.message if window.message is not None else window.reason
+            until = f" until {format_time(window.ends_at)}" if window.ends_at else ""
+            return f"Maintenance scheduled from {format_time(window.starts_at)}{until}: {text}"
+        text = state.message if state.message is not None else state.reason
+        if self.kind is EventKind.UPDATED:
+            return f"Maintenance update: {text}"
+        back = state.estimated_completion
+        eta = f" Expected back by {format_time(back)}." if back is not None else ""
+        return f"Maintenance in progress: {text}.{eta}"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body webhooks receive."""
@@ -62,7 +86,15 @@ class MaintenanceEvent:
             "ends_at": format_time(state.ends_at),
             "window": state.window.to_dict() if state.window is not None else None,
             "version": state.version,
+            "notify_users": self.notify_users,
+            "notice": self.notice if self.notify_users else None,
         }
+
+
+def store_lost(restored: MaintenanceState) -> MaintenanceEvent:
+    """The event of a store that lost its state, which was written back."""
+    now = datetime.now(timezone.utc)
+    return MaintenanceEvent(EventKind.STORE_LOST, restored, "maintguard", now)
 
 
 class Listener(Protocol):

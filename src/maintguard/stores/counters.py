@@ -12,7 +12,8 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from maintguard.exceptions import StoreError
+from maintguard.exceptions import DataRefusedError, StoreError
+from maintguard.logs import escape, logger
 from maintguard.stores.base import SAMPLE_LIMIT, AttemptBatch, AttemptCounts, StateStore
 
 #: Per-minute counters are stored under this prefix; operation type names
@@ -64,7 +65,9 @@ class AttemptCounters:
                 self._minute_blocked += 1
             samples = self._samples.setdefault(operation, [])
             if len(samples) < SAMPLE_LIMIT:
-                sample = path[:_SAMPLE_LENGTH]
+                # Client-chosen: no NUL, control character or lone
+                # surrogate, which a store (PostgreSQL) could refuse.
+                sample = escape(path[:_SAMPLE_LENGTH])
                 if sample not in samples:
                     samples.append(sample)
 
@@ -111,6 +114,17 @@ class AttemptCounters:
         if batch and batch.epoch == epoch:
             try:
                 store.record_attempts(batch)
+            except DataRefusedError as exc:
+                # Sending it again would fail again, and block every later
+                # batch behind it: dropped, and said so once.
+                logger.error(
+                    "[MAINTENANCE] Attempt counters dropped: the store refused the batch "
+                    "(store=%s blocked=%s simulated=%s error=%s)",
+                    store.name,
+                    sum(batch.blocked.values()),
+                    sum(batch.simulated.values()),
+                    type(exc).__name__,
+                )
             except StoreError:
                 self._give_back(batch)
                 raise

@@ -21,8 +21,9 @@ from datetime import datetime, timezone
 import attrs
 
 from maintguard.core.state import MaintenanceState, Mode
-from maintguard.exceptions import StoreError
+from maintguard.exceptions import StateMissingError, StoreError
 from maintguard.stores.base import StateStore, attempt_epoch
+from maintguard.stores.loss import check_configuration, write_back
 
 logger = logging.getLogger("maintguard")
 
@@ -92,6 +93,7 @@ class Snapshot:
         force_mode: str | None,
         on_tick: Callable[[], None] | None = None,
         on_change: Callable[[View, View], None] | None = None,
+        on_loss: Callable[[MaintenanceState], None] | None = None,
     ) -> None:
         self.store = store
         self.refresh_interval = refresh_interval
@@ -99,6 +101,7 @@ class Snapshot:
         self.force_mode = force_mode
         self._on_tick = on_tick
         self._on_change = on_change
+        self._on_loss = on_loss
         self._stored: MaintenanceState | None = None
         self._view = effective_view(MaintenanceState(), datetime.now(timezone.utc))
         self._generation = 0
@@ -148,11 +151,23 @@ class Snapshot:
             self._generation += 1
             self._set(state)
 
+    @property
+    def known(self) -> MaintenanceState | None:
+        """The last state read from or written to the store, if any."""
+        return self._stored
+
     def refresh(self) -> None:
         """Load from the store and adopt what it holds, applying the policy."""
         generation = self._generation
         try:
             state = self.store.load()
+        except StateMissingError as exc:
+            known = self._stored
+            if known is not None and known.version > 0:
+                self.restore(known, None)
+            else:
+                self._failed(exc)
+            return
         except StoreError as exc:
             self.errors += 1
             self._failed(exc)
@@ -162,12 +177,37 @@ class Snapshot:
                 return  # a local change landed meanwhile; this read may predate it
             self._recovered()
             current = self._stored
-            if (
-                current is None
-                or not current.same_content(state)
-                or (self._view.override and self._view.override.startswith("store_error"))
-            ):
-                self._set(state)
+            if current is not None and state.version < current.version:
+                lost: MaintenanceState | None = current
+            else:
+                lost = None
+                if (
+                    current is None
+                    or not current.same_content(state)
+                    or (self._view.override and self._view.override.startswith("store_error"))
+                ):
+                    self._set(state)
+        if lost is not None:
+            self.restore(lost, state.version)
+
+    def restore(self, known: MaintenanceState, found: int | None) -> bool:
+        """Store loss: the state record vanished (``found`` None) or came
+        back at an older version. The last known state keeps holding here;
+        it is written back by compare-and-set on what was found, so of
+        several workers noticing the loss one restores it, and says so."""
+        try:
+            won = write_back(self.store, known, found)
+        except StoreError as exc:
+            self._failed(exc)
+            return False
+        with self._lock:
+            self._recovered()
+        if won and self._on_loss is not None:
+            try:
+                self._on_loss(known)
+            except Exception:  # a listener must never break the snapshot
+                logger.exception("maintguard: store-loss listener failed")
+        return won
 
     def _set(self, state: MaintenanceState) -> None:
         previous = self._stored
@@ -226,12 +266,21 @@ class Snapshot:
             if self.healthy:
                 self.healthy = False
                 self.last_error = str(exc)
-                logger.error(
-                    "[MAINTENANCE] State store unavailable: store=%s policy=%s error=%s",
-                    self.store.name,
-                    self.on_store_error,
-                    type(exc).__name__,
-                )
+                if isinstance(exc, StateMissingError):
+                    # Not an outage: the store was never set up. Say what to run.
+                    logger.error(
+                        "[MAINTENANCE] State store has no state: store=%s policy=%s: %s",
+                        self.store.name,
+                        self.on_store_error,
+                        exc,
+                    )
+                else:
+                    logger.error(
+                        "[MAINTENANCE] State store unavailable: store=%s policy=%s error=%s",
+                        self.store.name,
+                        self.on_store_error,
+                        type(exc).__name__,
+                    )
                 if self._stored is None and self.on_store_error == "last_known":
                     logger.warning(
                         "[MAINTENANCE] No maintenance state known yet: serving as if off"
@@ -259,6 +308,7 @@ class Snapshot:
                 return
             if self._stored is None:
                 self.refresh()
+                check_configuration(self.store)
             self._thread = threading.Thread(
                 target=self._run, name="maintguard-snapshot", daemon=True
             )

@@ -16,7 +16,12 @@ import multiprocessing
 import os
 import sys
 
-__all__ = ["MEMORY_WARNING", "warn_memory_under_workers", "worker_server"]
+__all__ = [
+    "MEMORY_WARNING",
+    "warn_memory_in_forked_worker",
+    "warn_memory_under_workers",
+    "worker_server",
+]
 
 logger = logging.getLogger("maintguard")
 
@@ -61,3 +66,16 @@ def warn_memory_under_workers(store: object) -> None:
     server = worker_server()
     if server is not None:
         logger.error(MEMORY_WARNING.format(server=server, pid=os.getpid()))
+
+
+def warn_memory_in_forked_worker(store: object) -> None:
+    """After a ``fork`` (gunicorn ``--preload``): the same warning, since the
+    child's copy of an in-memory store no longer sees its siblings' changes."""
+    if getattr(store, "name", None) == "memory":
+        logger.error(
+            "[MAINTENANCE] maintguard uses the in-memory store in a forked worker "
+            "(pid %s): each worker has its own state, so a change made through one "
+            "worker is not seen by the others. Configure MAINTENANCE_STORE_URL with "
+            "redis:// or a SQL URL for several workers.",
+            os.getpid(),
+        )

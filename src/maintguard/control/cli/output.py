@@ -11,6 +11,7 @@ from typing import TextIO
 
 from maintguard.control.status import MaintenanceStatus
 from maintguard.core.state import AuditRecord, format_time
+from maintguard.logs import escape
 
 
 def _show_status(status: MaintenanceStatus, as_json: bool, out: TextIO) -> None:
@@ -22,13 +23,14 @@ def _show_status(status: MaintenanceStatus, as_json: bool, out: TextIO) -> None:
         ("maintenance", f"ON ({data['mode']})" if data["is_active"] else "off"),
     ]
     if data["is_active"]:
+        # Reason, message and names are anyone's text: escaped for the terminal.
         rows += [
-            ("reason", data["reason"]),
-            ("message", data["message"]),
+            ("reason", _printable(data["reason"])),
+            ("message", _printable(data["message"])),
             ("started at", data["started_at"]),
             ("estimated completion", data["estimated_completion"]),
             ("ends at", data["ends_at"]),
-            ("enabled by", data["enabled_by"]),
+            ("enabled by", _printable(data["enabled_by"])),
             ("blocks", ", ".join(data["blocked_operations"]) or "nothing"),
         ]
         if data["progress"]:
@@ -39,7 +41,8 @@ def _show_status(status: MaintenanceStatus, as_json: bool, out: TextIO) -> None:
         rows.append(
             (
                 "scheduled",
-                f"{upcoming['mode']} from {upcoming['starts_at']}{until}: {upcoming['reason']}",
+                f"{upcoming['mode']} from {upcoming['starts_at']}{until}: "
+                f"{_printable(upcoming['reason'])}",
             )
         )
     if data["override"]:
@@ -58,7 +61,7 @@ def _show_audit(records: list[AuditRecord], as_json: bool, out: TextIO) -> None:
         print("no audit records", file=out)
     for record in records:
         mode = record.mode.value if record.mode is not None else "-"
-        reason = json.dumps(record.reason, ensure_ascii=False) if record.reason else ""
+        reason = f'"{escape(record.reason)}"' if record.reason else ""
         print(
             f"{format_time(record.at)}  v{record.version:<5} {record.action:<16} {mode:<9} "
             f"{_printable(record.actor)}  {reason}".rstrip(),
@@ -66,6 +69,10 @@ def _show_audit(records: list[AuditRecord], as_json: bool, out: TextIO) -> None:
         )
 
 
-def _printable(text: str) -> str:
-    """``text``, quoted and escaped when it holds line breaks or controls."""
-    return text if text.isprintable() else json.dumps(text)
+def _printable(text: str | None) -> str | None:
+    """``text``, quoted and escaped when it holds anything but printable
+    characters: line breaks, terminal escapes (C0 and C1 controls), bidi
+    overrides, zero-width characters."""
+    if text is None or text.isprintable():
+        return text
+    return f'"{escape(text)}"'

@@ -33,6 +33,7 @@ _TITLES = {
     EventKind.UPDATED: "Maintenance updated",
     EventKind.DEACTIVATED: "Maintenance deactivated",
     EventKind.WINDOW_UPCOMING: "Maintenance scheduled",
+    EventKind.STORE_LOST: "Maintenance state store lost its state",
 }
 
 
@@ -186,6 +187,8 @@ def _body(event: MaintenanceEvent) -> str:
     data = event.to_dict()
     title = _TITLES.get(event.kind, "Maintenance event")
     lines = [f"{title}.", ""]
+    if event.notify_users:
+        lines += [_printable(event.notice), ""]
     if event.simulated:
         lines += ["TEST MODE: a simulation; nothing is blocked.", ""]
     for label, key in (

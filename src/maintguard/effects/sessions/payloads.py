@@ -225,9 +225,13 @@ def log_batch(tally_delta: Tally, removed: Sequence[bytes | str], *, dry_run: bo
         failed=tally_delta.failed,
         reason=REASON,
     )
-    if not dry_run and logger.isEnabledFor(logging.DEBUG):
+    if not dry_run and logger.isEnabledFor(logging.INFO):
+        # The manuals' per-session line; the id is a one-way fingerprint,
+        # since a session key is a credential.
         for key in removed:
-            log_line("Session invalidated", logging.DEBUG, session=fingerprint(key), reason=REASON)
+            log_line(
+                "Session invalidated", logging.INFO, session_id=fingerprint(key), reason=REASON
+            )
 
 
 def check_batch_size(batch_size: int) -> int:

@@ -11,6 +11,7 @@ for a change that in fact went through. The key layout and the scripts are in
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import weakref
@@ -36,6 +37,8 @@ from maintguard.stores.redis.layout import (
     _text,
 )
 from maintguard.stores.redis.subscription import _Subscription
+
+logger = logging.getLogger("maintguard")
 
 
 class RedisStore:
@@ -109,8 +112,12 @@ class RedisStore:
         elif client is None:
             try:
                 client = redis.Redis.from_url(url, **_connection_options(timeout))
-            except ValueError as exc:
-                raise ConfigurationError(f"invalid Redis URL {display!r}: {exc}") from None
+            except ValueError:
+                # redis-py's message may quote a piece of the password.
+                raise ConfigurationError(
+                    f"invalid Redis URL {display!r}: check the host, port and database "
+                    "(percent-encode a '/', '@' or ':' in the password)"
+                ) from None
         return cls(
             client,
             key_prefix=key_prefix,
@@ -216,6 +223,27 @@ class RedisStore:
         except (TypeError, ValueError) as exc:
             raise CorruptStateError(f"stored attempt counters are malformed: {exc}") from None
         return AttemptCounts(blocked=blocked, simulated=simulated, samples=samples)
+
+    def check_configuration(self) -> None:
+        """Warn when the server may evict the state key: any ``allkeys-*``
+        ``maxmemory-policy`` may drop it under memory pressure (the state
+        key never has a TTL, so ``volatile-*`` and ``noeviction`` spare it).
+        A server that refuses ``CONFIG`` (managed Redis) is not asked again."""
+        try:
+            reply: Any = self._client.config_get("maxmemory-policy")
+        except (redis.RedisError, OSError):
+            return
+        policy = _text(next(iter((reply or {}).values()), ""))
+        if policy.startswith("allkeys-"):
+            logger.warning(
+                "[MAINTENANCE] Redis maxmemory-policy=%s may evict the maintenance state "
+                "(key %s): set maxmemory-policy to noeviction or a volatile-* policy, or keep "
+                "maintguard's keys in a Redis database of their own. An evicted state is "
+                "written back from the last known state, but a worker starting meanwhile "
+                "would see maintenance off.",
+                policy,
+                self._keys.state,
+            )
 
     def ping(self) -> None:
         with self._errors("ping"):

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 
 from maintguard.exceptions import ConfigurationError, MissingExtraError, StoreError
+from maintguard.logs import redact
 
 #: Drivers used when a URL names none: the ones the extras install.
 _DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
@@ -88,8 +89,16 @@ def _engine(url: str, timeout: float) -> Engine:
     except ImportError as exc:
         raise MissingExtraError(_EXTRAS.get(backend, "sql"), exc.name or driver) from None
     except (sa_exc.ArgumentError, TypeError, ValueError) as exc:
-        display = parsed.render_as_string(hide_password=True)
-        raise ConfigurationError(f"cannot build a SQL store for {display}: {exc}") from None
+        display = redact(parsed.render_as_string(hide_password=True))
+        raise ConfigurationError(
+            redact(f"cannot build a SQL store for {display}: {exc}", _secrets_of(parsed))
+        ) from None
+
+
+def _secrets_of(url: sa.URL) -> tuple[str, ...]:
+    values = [url.password, url.query.get("password")]
+    flat = [v for value in values for v in (value if isinstance(value, tuple) else (value,))]
+    return tuple(str(v) for v in flat if v)
 
 
 def _connect_args(driver: str, timeout: float) -> dict[str, Any]:

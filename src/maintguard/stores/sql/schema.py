@@ -21,6 +21,11 @@ from maintguard.stores.sql.dialect import UTCDateTime, insert_ignoring_duplicate
 _SCHEMA_HINT = "run `store.create_schema()` or `maintguard init-db` first"
 
 
+def schema_hint(display: str) -> str:
+    """``_SCHEMA_HINT`` naming the store's own (password-free) URL."""
+    return f"run `store.create_schema()` or `maintguard init-db --store {display}` first"
+
+
 def _tables(state: str, audit: str, counters: str) -> tuple[sa.MetaData, dict[str, sa.Table]]:
     metadata = sa.MetaData()
     # utf8mb4 so that a reason can hold any Unicode on MySQL/MariaDB.

@@ -24,7 +24,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from maintguard.core.state import AuditRecord, MaintenanceState
-from maintguard.exceptions import ConfigurationError, CorruptStateError, StoreError
+from maintguard.exceptions import (
+    ConfigurationError,
+    CorruptStateError,
+    DataRefusedError,
+    StateMissingError,
+    StoreError,
+)
 from maintguard.logs import redact
 from maintguard.stores.base import (
     AUDIT_LIMIT,
@@ -35,6 +41,7 @@ from maintguard.stores.base import (
 )
 from maintguard.stores.sql.dialect import (
     _engine,
+    _secrets_of,
     backend_name,
     insert_ignoring_duplicates,
     upsert_counts,
@@ -46,7 +53,7 @@ from maintguard.stores.sql.rows import (
     _hash,
     _state_from_row,
 )
-from maintguard.stores.sql.schema import _SCHEMA_HINT, _tables, create_tables
+from maintguard.stores.sql.schema import _tables, create_tables, schema_hint
 
 
 class SQLStore:
@@ -71,9 +78,9 @@ class SQLStore:
         self._counters = tables["counters"]
         self._samples = tables["samples"]
         self.name = backend_name(engine.dialect.name)
-        self._display = engine.url.render_as_string(hide_password=True)
-        password = engine.url.password
-        self._secrets = (str(password),) if password else ()
+        # The query may carry a password too (``?password=``, libpq's spelling).
+        self._display = redact(engine.url.render_as_string(hide_password=True))
+        self._secrets = _secrets_of(engine.url)
         # A weak reference: the hook must not keep a discarded store alive.
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _after_fork_in_child(ref))
@@ -128,7 +135,9 @@ class SQLStore:
             except (ValueError, TypeError) as exc:  # a stored time that does not parse
                 raise CorruptStateError(f"stored maintenance state is malformed: {exc}") from None
         if row is None:
-            raise StoreError(f"SQL store {self._display} has no state row: {_SCHEMA_HINT}")
+            raise StateMissingError(
+                f"SQL store {self._display} has no state row: {schema_hint(self._display)}"
+            )
         return _state_from_row(row)
 
     def compare_and_set(
@@ -151,12 +160,21 @@ class SQLStore:
                 self._prune_audit(conn, int(key[0]))
         return True
 
+    def restore_missing(self, state: MaintenanceState, record: AuditRecord) -> bool:
+        """Write back a state whose row (or tables) went missing: recreate
+        what is gone, then compare-and-set on "absent" (the fresh row's
+        version 0), so that of several workers only one restores it."""
+        self.create_schema()
+        return self.compare_and_set(0, state, record)
+
     def overwrite(self, state: MaintenanceState, record: AuditRecord) -> None:
         """Replace the state row whatever it holds (repairs a corrupt row)."""
         change = sa.update(self._state).where(self._state.c.id == 1).values(**_columns(state))
         with self._errors("overwrite"), self._engine.begin() as conn:
             if conn.execute(change).rowcount != 1:
-                raise StoreError(f"SQL store {self._display} has no state row: {_SCHEMA_HINT}")
+                raise StateMissingError(
+                    f"SQL store {self._display} has no state row: {schema_hint(self._display)}"
+                )
             conn.execute(sa.insert(self._audit).values(**_audit_columns(record)))
 
     def read_audit(self, limit: int = 100) -> list[AuditRecord]:
@@ -177,7 +195,7 @@ class SQLStore:
             for kind, table in (("blocked", batch.blocked), ("simulated", batch.simulated))
             for operation, count in table.items()
         )
-        with self._errors("record_attempts"), self._engine.begin() as conn:
+        with self._refused("record_attempts"), self._engine.begin() as conn:
             self._prune_epochs(conn)
             if counts:
                 conn.execute(
@@ -287,11 +305,25 @@ class SQLStore:
         except sa_exc.SQLAlchemyError as exc:
             missing = self._missing_tables() if isinstance(exc, sa_exc.DBAPIError) else []
             if missing:
-                raise StoreError(
+                raise StateMissingError(
                     f"SQL store {self._display}: missing table(s) {', '.join(missing)}: "
-                    f"{_SCHEMA_HINT}"
+                    f"{schema_hint(self._display)}"
                 ) from None
             raise StoreError(self._describe(action, exc)) from None
+
+    @contextmanager
+    def _refused(self, action: str) -> Iterator[None]:
+        """``_errors``, telling data the database refused (``DataRefusedError``)
+        from an outage, which a later retry may get through."""
+        with self._errors(action):
+            try:
+                yield
+            except (sa_exc.DataError, sa_exc.IntegrityError) as exc:
+                raise DataRefusedError(self._describe(action, exc)) from None
+            except (ValueError, UnicodeError) as exc:  # the driver refused a value
+                raise DataRefusedError(
+                    redact(f"SQL store {self._display}: {action} failed: {type(exc).__name__}")
+                ) from None
 
     def _missing_tables(self) -> list[str]:
         try:
