@@ -57,9 +57,12 @@ class AttemptCounts:
 
 
 def attempt_epoch(state: MaintenanceState) -> str:
-    """The counter epoch of a state: one per maintenance, not per change."""
-    started = state.started_at.isoformat() if state.started_at is not None else "-"
-    return f"{started}|{state.mode.value}"
+    """The counter epoch of a state: one per maintenance, not per change.
+
+    A maintenance is named by its start alone: a change of mode starts a new
+    one (a new ``started_at``), and the mode an ended one reads ("normal"
+    once off) must not hide the counts it made, which its report shows."""
+    return state.started_at.isoformat() if state.started_at is not None else "-"
 
 
 @runtime_checkable

@@ -56,7 +56,8 @@ class MaintguardCollector:
         view = service.view()
         state = view.state
         counts = service.attempt_counts()
-        epoch_mode = view.epoch.rsplit("|", 1)[-1] if view.epoch else state.mode.value
+        # The mode in force (an ended maintenance reads "normal").
+        epoch_mode = state.mode.value
         blocked = CounterMetricFamily(
             "maintguard_blocked_requests",
             "Requests answered 503 in the current (or last) maintenance, all workers",
