@@ -176,6 +176,20 @@ class MaintenanceService:
             and not self.settings.debug_headers
         )
 
+    def identity_headers(self) -> frozenset[str]:
+        """Request headers (lower case) that may make the sender an admin or
+        change the answer beyond (method, path, Accept) with this
+        configuration: a request carrying one is judged in full, never from a
+        remembered verdict (see ``BlockedResponder.verdicts``)."""
+        names = {"access-control-request-method"}  # preflights are judged by it
+        if self.decider.tokens:
+            names.add("authorization")
+        if self.bypass.signer is not None:
+            names.add("cookie")
+        if self.settings.cors_origins:
+            names.add("origin")
+        return frozenset(names)
+
     # ------------------------------------------------------------------ reads
 
     def view(self) -> View:

@@ -82,6 +82,9 @@ class MaintenanceMiddleware:
         self.api = ControlAPI(service)
         self._api_paths = frozenset(self.api.endpoints)
         self._snapshot = service.snapshot
+        # Headers that keep a request off remembered verdicts; the
+        # configuration they follow is fixed at start-up.
+        self._identity_names = frozenset(name.encode() for name in service.identity_headers())
         self._connections = OpenConnections()
         service.on_view_change(self._state_changed)
 
@@ -94,10 +97,19 @@ class MaintenanceMiddleware:
             and scope["type"] == "http"
             and scope["path"] not in self._api_paths
             and not scope.get("root_path")
-            and not (self.track_event_streams and _event_stream(scope))
         ):
-            await self.app(scope, receive, send)
-            return
+            if not self.track_event_streams:
+                await self.app(scope, receive, send)
+                return
+            # Event streams are tracked, so that a later emergency can end
+            # them. Written inline: this loop is every request's cost while
+            # maintenance is off, and a helper call would add a third to it.
+            for name, value in scope.get("headers") or ():
+                if name == b"accept" and b"text/event-stream" in value:
+                    break
+            else:
+                await self.app(scope, receive, send)
+                return
         await self._dispatch(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -110,11 +122,16 @@ class MaintenanceMiddleware:
         if root or not path.startswith("/"):
             path = route_path(path, root or "")
         stream = kind == "websocket"
+        accept, plain = None, False
         if kind == "http":
             if path in self._api_paths:
                 await self._api(scope, path, receive, send)
                 return
-            stream = self.track_event_streams and _event_stream(scope)
+            accept, plain = self._scan(scope)
+            # The joined Accept holds the media type iff one of its fields does.
+            stream = (
+                self.track_event_streams and accept is not None and b"text/event-stream" in accept
+            )
         service = self.service
         view = service.view()
         if not view.state.active or not service.enabled:
@@ -127,24 +144,26 @@ class MaintenanceMiddleware:
             return
         answers = service.responder(view)
         key = None
-        if not stream and service.memoizable:
-            plain, accept = self._plain(scope)
-            if plain:
-                key = ((scope.get("method") or "GET").upper(), path, accept)
-                verdict = answers.verdicts.get(key)
-                if verdict is not None:
-                    decision, response, raw = verdict
-                    scope["maintguard.decision"] = decision
-                    if response is None:
-                        await self.app(scope, receive, send)
-                        return
-                    service.count(decision, path, None, view)
-                    after = answers.retry_after()
-                    if after is not None:
-                        raw = (*raw, (b"retry-after", after.encode("ascii")))
-                    await send({"type": "http.response.start", "status": 503, "headers": raw})
-                    await send({"type": "http.response.body", "body": response.body})
+        if plain and not stream and service.memoizable:
+            # Keyed by the method and Accept bytes as sent (judged as the
+            # upper-case method and the decoded Accept they always give);
+            # bytes never equal the WSGI adapters' str keys.
+            key = (scope.get("method") or "GET", path, accept)
+            verdict = answers.verdicts.get(key)
+            if verdict is not None:
+                decision, response, raw = verdict
+                scope["maintguard.decision"] = decision
+                if response is None:
+                    await self.app(scope, receive, send)
                     return
+                service.attempts.record(decision, path, None, view)
+                headers = list(raw)  # a new list: an outer middleware may append
+                after = answers.retry_after()
+                if after is not None:
+                    headers.append((b"retry-after", after.encode("ascii")))
+                await send({"type": "http.response.start", "status": 503, "headers": headers})
+                await send({"type": "http.response.body", "body": response.body})
+                return
         info = request_info(scope, path)
         decision = await self.decide(info)
         scope["maintguard.decision"] = decision
@@ -169,25 +188,20 @@ class MaintenanceMiddleware:
             return
         await self.app(scope, receive, send)
 
-    def _plain(self, scope: Scope) -> tuple[bool, str | None]:
-        """(plain, Accept): plain when the request carries nothing that could
-        make its sender an admin or change the answer's headers (see
-        ``BlockedResponder.verdicts``). Accept is joined as ``RequestInfo``
-        joins it, so the key is what the answer was chosen by."""
-        service = self.service
-        accepts: list[str] = []
+    def _scan(self, scope: Scope) -> tuple[bytes | None, bool]:
+        """(Accept, plain) in one pass over the headers. Accept fields are
+        joined as ``RequestInfo`` joins them; plain when the request carries
+        no header that could make its sender an admin or change the answer
+        (``identity_headers``: see ``BlockedResponder.verdicts``)."""
+        identity = self._identity_names
+        accept: bytes | None = None
+        plain = True
         for name, value in scope.get("headers") or ():
             if name == b"accept":
-                accepts.append(value.decode("latin-1"))
-            elif (
-                (name == b"authorization" and service.decider.tokens)
-                or (name == b"cookie" and service.bypass.signer is not None)
-                or (name == b"origin" and service.settings.cors_origins)
-                # Preflights are judged by a header outside the key.
-                or name == b"access-control-request-method"
-            ):
-                return False, None
-        return True, ", ".join(accepts) if accepts else None
+                accept = value if accept is None else accept + b", " + value
+            elif name in identity:
+                plain = False
+        return accept, plain
 
     async def decide(self, info: RequestInfo) -> Decision:
         service = self.service
@@ -270,10 +284,3 @@ def _is_async(function: object) -> bool:
     """A coroutine function, or an object whose ``__call__`` is one."""
     call = type(function).__call__ if not inspect.isroutine(function) else function
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call)
-
-
-def _event_stream(scope: Scope) -> bool:
-    for header in scope.get("headers") or ():
-        if header[0] == b"accept" and b"text/event-stream" in header[1]:
-            return True
-    return False

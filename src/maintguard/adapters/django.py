@@ -31,9 +31,9 @@ from django.utils.functional import (  # type: ignore[import-untyped, import-not
 
 from maintguard.adapters.headers import WSGIHeaders
 from maintguard.control.api import ControlAPI, Pending
-from maintguard.core.decision import Action, Decision, RequestInfo
+from maintguard.core.decision import Action, RequestInfo
 from maintguard.core.paths import route_path
-from maintguard.core.responses import Response
+from maintguard.core.responses import Response, Verdict
 from maintguard.exceptions import ConfigurationError
 from maintguard.service import MaintenanceService
 
@@ -139,30 +139,52 @@ class MaintenanceMiddleware:
         self.service = load_service()
         self.api = ControlAPI(self.service)
         self._api_paths = frozenset(self.api.endpoints)
+        # META keys of the headers that keep a request off remembered
+        # verdicts; the configuration they follow is fixed at start-up.
+        self._identity_keys = frozenset(
+            "HTTP_" + name.upper().replace("-", "_") for name in self.service.identity_headers()
+        )
 
     def __call__(self, request: _Request) -> Any:
         path = route_path(request.path_info)
         if path in self._api_paths:
             return self._api(request, path)
         service = self.service
-        if not service.snapshot.view().state.active or not service.enabled:
+        view = service.snapshot.view()
+        if not view.state.active or not service.enabled:
             return self.get_response(request)
+        meta = request.META
+        answers = service.responder(view)
+        key = None
+        # A plain request's verdict is remembered per state, as in the WSGI
+        # adapter (see ``BlockedResponder.verdicts``): judging it again and
+        # rendering its 503 was most of a blocked request's cost.
+        if service.memoizable and meta.keys().isdisjoint(self._identity_keys):
+            key = (request.method or "GET", path, meta.get("HTTP_ACCEPT"))
+            verdict = answers.verdicts.get(key)
+            if verdict is not None:
+                meta["maintguard.decision"] = verdict.decision
+                if verdict.response is None:  # allowed, no headers to add
+                    return self.get_response(request)
+                service.attempts.record(verdict.decision, path, _user_id(request), view)
+                return _blocked(answers.with_retry_after(verdict.response))
         info = request_info(request, path)
         decision = service.decide(info)
-        request.META["maintguard.decision"] = decision
+        meta["maintguard.decision"] = decision
         if decision.action is not Action.ALLOW:
             service.record(attrs.evolve(info, user=_user_id(request)), decision)
         if decision.action is Action.BLOCK:
-            return self._blocked(info, decision)
+            blocked = service.blocked_response(info, decision)
+            if key is not None:
+                answers.remember(key, Verdict.of(decision, blocked))
+            return _blocked(answers.with_retry_after(blocked))
+        extra = service.answers.extra_headers(decision)
+        if not extra and key is not None and decision.admin is None:
+            answers.remember(key, Verdict.of(decision))
         response: _Response = self.get_response(request)
-        for name, value in service.answers.extra_headers(decision):
+        for name, value in extra:
             response[name] = value
         return response
-
-    def _blocked(self, info: RequestInfo, decision: Decision) -> Any:
-        service = self.service
-        responder = service.responder(service.view())
-        return to_django(responder.with_retry_after(service.blocked_response(info, decision)))
 
     def _api(self, request: _Request, path: str) -> Any:
         info = request_info(request, path)
@@ -184,6 +206,19 @@ def to_django(response: Response) -> Any:
         # Repeated fields (Vary) fold into one, as HTTP allows.
         seen[key] = f"{seen[key]}, {value}" if key in seen else value
         django_response[name] = seen[key]
+    return django_response
+
+
+def _blocked(response: Response) -> Any:
+    """The 503 of a blocked request, marked as logged for Django.
+
+    Django logs every 5xx answer at ERROR on ``django.request`` (an email
+    each with ``mail_admins``). maintguard logs blocked requests itself, at a
+    bounded rate; a flood of them must not become a flood of error lines.
+    ``_has_been_logged`` is the mark Django's ``log_response`` checks.
+    """
+    django_response = to_django(response)
+    django_response._has_been_logged = True
     return django_response
 
 

@@ -73,6 +73,11 @@ class MaintenanceMiddleware:
         # Exact paths only: any other spelling is classified like any route.
         self._api_paths = frozenset(self.api.endpoints)
         self._snapshot = service.snapshot
+        # The environ keys of the headers that keep a request off remembered
+        # verdicts; the configuration they follow is fixed at start-up.
+        self._identity_keys = frozenset(
+            "HTTP_" + name.upper().replace("-", "_") for name in service.identity_headers()
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         raw = environ.get("PATH_INFO") or "/"
@@ -80,26 +85,31 @@ class MaintenanceMiddleware:
             return self._api(environ, _router_path(environ), start_response)
         if self._snapshot.idle:  # maintenance off, nothing scheduled
             return self.app(environ, start_response)
-        return self._guard(environ, start_response)
+        return self._guard(environ, start_response, raw)
 
-    def _guard(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    def _guard(
+        self, environ: WSGIEnvironment, start_response: StartResponse, raw: str
+    ) -> Iterable[bytes]:
         service = self.service
-        view = service.view()
+        view = self._snapshot.view()
         if not view.state.active or not service.enabled:
             return self.app(environ, start_response)
-        path = _router_path(environ)
+        # An ASCII PATH_INFO that starts with "/" is already the router's
+        # path (``_router_path`` would return it unchanged): skip the call.
+        path = raw if raw.isascii() and raw[:1] == "/" else _router_path(environ)
         answers = service.responder(view)
         key = None
         if service.memoizable and self._plain(environ):
-            method = (environ.get("REQUEST_METHOD") or "GET").upper()  # as judged
-            key = (method, path, environ.get("HTTP_ACCEPT"))
+            # Keyed by the method as sent: the verdict was judged for its
+            # upper case, which the same raw value always gives again.
+            key = (environ.get("REQUEST_METHOD") or "GET", path, environ.get("HTTP_ACCEPT"))
             verdict = answers.verdicts.get(key)
             if verdict is not None:
                 decision, response, _ = verdict
                 environ["maintguard.decision"] = decision
                 if response is None:
                     return self.app(environ, start_response)
-                service.count(decision, path, None, view)
+                service.attempts.record(decision, path, None, view)
                 start_response("503 Service Unavailable", answers.headers_now(response))
                 return [response.body] if response.body else []
         info = request_info(environ, path)
@@ -128,14 +138,7 @@ class MaintenanceMiddleware:
     def _plain(self, environ: WSGIEnvironment) -> bool:
         """Nothing in the request that could make its sender an admin or
         change the answer's headers (see ``BlockedResponder.verdicts``)."""
-        service = self.service
-        return not (
-            (service.decider.tokens and "HTTP_AUTHORIZATION" in environ)
-            or (service.bypass.signer is not None and "HTTP_COOKIE" in environ)
-            or (service.settings.cors_origins and "HTTP_ORIGIN" in environ)
-            # Preflights are judged by a header outside the key: never remembered.
-            or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
-        )
+        return environ.keys().isdisjoint(self._identity_keys)
 
     def _api(
         self, environ: WSGIEnvironment, path: str, start_response: StartResponse

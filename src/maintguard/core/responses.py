@@ -133,6 +133,9 @@ def retry_after(estimated_completion: float | None, now: float | None = None) ->
     return str(max(seconds, 1))
 
 
+#: (method, router path, Accept): str from WSGI, Accept as sent (bytes) from ASGI.
+VerdictKey = tuple[str, str, str | bytes | None]
+
 #: How many verdicts of plain requests one state remembers.
 VERDICT_LIMIT = 4096
 
@@ -172,10 +175,10 @@ class BlockedResponder:
     estimated_completion: float | None
     page: PageRenderer
     _cache: dict[tuple[str, bool], bytes] = attrs.field(factory=dict)
-    verdicts: dict[tuple[str, str, str | None], Verdict] = attrs.field(factory=dict)
+    verdicts: dict[VerdictKey, Verdict] = attrs.field(factory=dict)
     _retry: tuple[int, str] | None = None
 
-    def remember(self, key: tuple[str, str, str | None], verdict: Verdict) -> None:
+    def remember(self, key: VerdictKey, verdict: Verdict) -> None:
         if len(self.verdicts) < VERDICT_LIMIT:
             self.verdicts[key] = verdict
 
