@@ -49,7 +49,11 @@ def propagation_table(watchers: int, redis_changes: int, sql_changes: int) -> st
         setup = MaintenanceService(url)
         setup.store.create_schema()  # type: ignore[attr-defined]
         setup.close()
-        made, latencies = propagation.measure(url, sql_changes, watchers, refresh, (0.05, 1.0))
+        # Spaced past one refresh: a version replaced before the next poll is
+        # (rightly) never on any request path, and would count as missed.
+        made, latencies = propagation.measure(
+            url, sql_changes, watchers, refresh, (refresh + 0.2, refresh + 0.5)
+        )
     rows.append(
         (f"PostgreSQL (refresh_interval {refresh:g} s)", made, latencies, "≤ refresh + 100 ms")
     )
@@ -90,7 +94,7 @@ def main() -> None:
     print("1/3 per-request cost, in-process", flush=True)
     per_request = run.report(run.run(reps, n))
     print("2/3 propagation to 8 processes", flush=True)
-    spread = propagation_table(8, 20 if args.quick else 200, 5 if args.quick else 30)
+    spread = propagation_table(8, 20 if args.quick else 200, 5 if args.quick else 20)
     print("3/3 real servers under wrk", flush=True)
     seconds = 2.0 if args.quick else 6.0
     count, cap = (20_000, 10.0) if args.quick else (1_000_000, 150.0)

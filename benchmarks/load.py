@@ -535,13 +535,18 @@ def memory_run(wrk: Wrk, tmp: Path, redis: Redis, count: int, cap: float, result
         pids = server.workers()
         start = {pid: rss_kib(pid) for pid in pids}
         peak = dict(start)
+        middle: dict[int, int] = {}  # a third of the way: flat means no growth after it
         stop = threading.Event()
+        began = time.monotonic()
 
         def sample() -> None:
             while not stop.wait(0.5):
                 for pid in pids:
                     with contextlib.suppress(OSError):
-                        peak[pid] = max(peak[pid], rss_kib(pid))
+                        rss = rss_kib(pid)
+                        peak[pid] = max(peak[pid], rss)
+                        if time.monotonic() - began >= cap / 3:
+                            middle.setdefault(pid, rss)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -555,7 +560,7 @@ def memory_run(wrk: Wrk, tmp: Path, redis: Redis, count: int, cap: float, result
         "load": load,
         "wanted": count,
         "cap": cap,
-        "rss": [(start[p], peak[p], end[p]) for p in pids],
+        "rss": [(start[p], middle.get(p, 0), peak[p], end[p]) for p in pids],
         "blocked lines": blocked_lines,
     }
     print("  memory run: done", flush=True)
@@ -661,11 +666,11 @@ def report(results: Results, seconds: float) -> str:
             f"requests{scaled} at {load.rps:,.0f}/s; answers {load.status_text()}; "
             f'{m["blocked lines"]} "Operation blocked" lines.',
             "",
-            "| worker | RSS start MiB | peak MiB | end MiB |",
-            "|---|---:|---:|---:|",
+            f"| worker | RSS start MiB | after {m['cap'] / 3:g} s | peak MiB | end MiB |",
+            "|---|---:|---:|---:|---:|",
         ]
-        for i, (start, peak, end) in enumerate(m["rss"], 1):
-            out.append(f"| {i} | {start / 1024:.1f} | {peak / 1024:.1f} | {end / 1024:.1f} |")
+        for i, rss in enumerate(m["rss"], 1):
+            out.append(f"| {i} | " + " | ".join(f"{kib / 1024:.1f}" for kib in rss) + " |")
     return "\n".join(out)
 
 
