@@ -3,7 +3,7 @@
 
     python3 dev.py demo    # the example Flask app behind maintguard on 127.0.0.1:8000
     python3 dev.py test    # ruff, mypy --strict, the whole pytest suite, branch coverage
-    python3 dev.py bench   # the benchmarks (ratios measured in one run)
+    python3 dev.py bench   # the benchmarks, tables written into docs/performance.md
 
 Each command creates ``.venv`` on first use and installs what it needs into
 it; nothing outside the checkout is touched.
@@ -65,8 +65,8 @@ def test() -> None:
 
 
 def bench() -> None:
-    ensure_venv(("dev",))
-    run(PYTHON, ROOT / "benchmarks" / "run.py", *sys.argv[2:])
+    ensure_venv(("dev", "bench"))
+    run(PYTHON, ROOT / "benchmarks" / "bench.py", *sys.argv[2:])
 
 
 COMMANDS = {"demo": demo, "test": test, "bench": bench}

@@ -3,7 +3,7 @@
     nox                 # tests: ruff, mypy --strict, pytest and coverage, as dev.py test
     nox -s lint         # ruff only
     nox -s typing       # mypy --strict only
-    nox -s bench        # benchmarks/run.py (pass options after --)
+    nox -s bench        # benchmarks/bench.py: every benchmark, tables into docs/performance.md
     nox -s docs         # the documentation site, built strictly into site/
     nox -s release      # sdist and wheel into dist/, twine check --strict
     nox -s frameworks   # the integration tests on the oldest and newest supported
@@ -73,9 +73,11 @@ def typing(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The per-request benchmarks; ``nox -s bench -- --quick`` for a smoke run."""
-    install(session, "tests")  # benchmarks/propagation.py reuses tests/servers.py
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    """Every benchmark (in-process, propagation, real servers under wrk), its
+    tables written into docs/performance.md; ``nox -s bench -- --quick`` for a
+    smoke run that writes nothing."""
+    install(session, "bench")  # the test servers (tests/servers.py), the competitors
+    session.run("python", "benchmarks/bench.py", *session.posargs)
 
 
 @nox.session

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import io
 import json
 import re
 import statistics
@@ -111,6 +112,59 @@ class FlagAsgi:
         await self.app(scope, receive, send)
 
 
+# ------------------------------------------------------------ the Django app
+
+
+def django_view(request: Any) -> Any:
+    from django.http import HttpResponse
+
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+urlpatterns: list[Any] = []
+
+
+def django_handler(service: MaintenanceService | None) -> Any:
+    """Django's own WSGI handler, with only maintguard's middleware (or none)."""
+    import django
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.urls import re_path
+
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="benchmark-only-0123456789",  # noqa: S106 - no secret in a benchmark
+            ALLOWED_HOSTS=["bench"],
+            ROOT_URLCONF=__name__,
+            MIDDLEWARE=[],
+        )
+        django.setup()
+        urlpatterns.append(re_path(r"^.*$", django_view))
+    settings.MIDDLEWARE = [] if service is None else ["maintguard.django.MaintenanceMiddleware"]
+    settings.MAINTGUARD_SERVICE = service
+    return WSGIHandler()
+
+
+def django_environ(method: str, path: str) -> dict[str, Any]:
+    environ = environ_for(method, path)
+    environ["wsgi.input"] = io.BytesIO(b"")
+    return environ
+
+
+def django_batch(handler: Any, method: str, path: str) -> Batch:
+    environ = django_environ(method, path)
+
+    def run(n: int) -> float:
+        start_response = _start_response
+        started = time.perf_counter()
+        for _ in range(n):
+            handler(environ, start_response)
+        return time.perf_counter() - started
+
+    return run
+
+
 # ----------------------------------------------------------------- the rules
 
 
@@ -132,11 +186,13 @@ def rule_regexes(count: int) -> list[re.Pattern[str]]:
     ]
 
 
-def service_with(rules: int, *, active: bool) -> MaintenanceService:
+def service_with(rules: int, *, active: bool, emergency: bool = False) -> MaintenanceService:
     classifier = OperationClassifier()
     add_rules(classifier, rules)
     service = MaintenanceService(classifier=classifier, refresh_interval=60.0)
-    if active:
+    if emergency:
+        service.enable_emergency("benchmark", duration=3600, background=False)
+    elif active:
         service.enable_maintenance("benchmark", duration=3600)
     service.view()  # start the snapshot now, not inside a timed batch
     return service
@@ -363,6 +419,31 @@ def run(reps: int, n: int) -> dict[str, Any]:
             classify_batch(classifier, (hits[i % 64] for i in range(10**9)), "POST"),
             n,
         )
+    # The emergency page (HTML, everything but admins blocked) and Django,
+    # with the 10-rule set: rule counts do not show once a verdict is remembered.
+    emergency = service_with(10, active=True, emergency=True)
+    off, on = service_with(10, active=False), service_with(10, active=True)
+    services += [emergency, off, on]
+    scenarios["wsgi maintguard emergency, blocked (HTML)"] = (
+        wsgi_batch(WsgiMiddleware(bare_wsgi, emergency), *ALLOWED),
+        n,
+    )
+    scenarios["asgi maintguard emergency, blocked (HTML)"] = (
+        asgi_batch(AsgiMiddleware(bare_asgi, emergency), *ALLOWED, loop),  # type: ignore[arg-type]
+        n,
+    )
+    if _django_installed():
+        scenarios["django bare"] = (django_batch(django_handler(None), *BLOCKED), n)
+        for label, service, request in (
+            ("off", off, BLOCKED),
+            ("on, blocked", on, BLOCKED),
+            ("on, allowed", on, ALLOWED),
+            ("emergency, blocked (HTML)", emergency, ALLOWED),
+        ):
+            scenarios[f"django maintguard {label}, 10 rules"] = (
+                django_batch(django_handler(service), *request),
+                n,
+            )
     scenarios["linear scan, 1000 regexes"] = (
         scan_batch(rule_regexes(1000), "/dashboard/overview"),
         max(n // 100, 10),
@@ -374,6 +455,14 @@ def run(reps: int, n: int) -> dict[str, Any]:
     requests, changes, renders = count_renders(5)
     results["renders"] = {"requests": requests, "state_changes": changes, "renders": renders}
     return results
+
+
+def _django_installed() -> bool:
+    try:
+        import django  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _us(seconds: float) -> str:
@@ -413,6 +502,19 @@ def report(results: dict[str, Any]) -> str:
             f"| {kind}: blocked < {limit:g} µs over bare, 10 rules | {_us(blocked)} µs | "
             f"{'yes' if blocked * 1e6 < limit else 'no'} |"
         )
+    for kind, limit in (("wsgi", 1.0), ("asgi", 3.0)):
+        blocked = s[f"{kind} maintguard emergency, blocked (HTML)"] - s[f"{kind} bare"]
+        lines.append(
+            f"| {kind}: emergency page (HTML) < {limit:g} µs over bare | {_us(blocked)} µs | "
+            f"{'yes' if blocked * 1e6 < limit else 'no'} |"
+        )
+    if "django bare" in s:
+        for label in ("on, blocked", "emergency, blocked (HTML)"):
+            blocked = s[f"django maintguard {label}, 10 rules"] - s["django bare"]
+            lines.append(
+                f"| django: {label} ≤ 10 µs over bare Django | {_us(blocked)} µs | "
+                f"{'yes' if blocked * 1e6 <= 10 else 'no'} |"
+            )
     for name in (
         "classify miss, 1000 rules",
         "classify miss, two readings, 1000 rules",

@@ -294,3 +294,28 @@ def test_setting_naming_something_else_is_a_configuration_error() -> None:
     """A path to an object that is not a MaintenanceService is refused."""
     with pytest.raises(ConfigurationError, match="not a MaintenanceService"):
         load_service(f"{__name__}:TOKEN")
+
+
+def test_blocked_requests_are_not_logged_again_as_django_errors(
+    install: Callable[..., MaintenanceService], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A flood of blocked requests writes no ERROR line per request on django.request
+    (maintguard logs them itself, at a bounded rate)."""
+    service = install(admin_tokens=f"ops:{TOKEN}")
+    service.enable_maintenance("Upgrade")
+    with caplog.at_level(logging.INFO, logger="django.request"):
+        statuses = {Client().post("/upload").status_code for _ in range(20)}
+    django_lines = [r for r in caplog.records if r.name == "django.request"]
+    assert ({503}, []) == (statuses, django_lines)
+
+
+def test_a_token_holder_passes_after_remembered_blocks(
+    install: Callable[..., MaintenanceService],
+) -> None:
+    """Plain blocked requests are answered from memory; a token is still checked."""
+    service = install(admin_tokens=f"ops:{TOKEN}")
+    service.enable_emergency("Incident")
+    client = Client()
+    blocked = [client.post("/upload").status_code for _ in range(5)]
+    admitted = client.post("/upload", headers={"Authorization": f"Bearer {TOKEN}"}).status_code
+    assert ([503] * 5, 201) == (blocked, admitted)

@@ -178,7 +178,13 @@ class MaintenanceMiddleware:
     def _blocked(self, info: RequestInfo, decision: Decision) -> Any:
         service = self.service
         responder = service.responder(service.view())
-        return to_django(responder.with_retry_after(service.blocked_response(info, decision)))
+        answer = to_django(responder.with_retry_after(service.blocked_response(info, decision)))
+        # Django logs every 5xx at ERROR on ``django.request`` (an e-mail each
+        # with mail_admins); maintguard logs blocked requests itself, at a
+        # bounded rate. ``_has_been_logged`` is the mark Django's log_response
+        # checks, so a flood of 503s is not a flood of error lines.
+        answer._has_been_logged = True
+        return answer
 
     def _api(self, request: _Request, path: str) -> Any:
         info = request_info(request, path)
