@@ -131,5 +131,6 @@ if APP_KIND == "flask":
 elif APP_KIND == "fastapi":
     fastapi_app = _fastapi()
 elif APP_KIND == "django":
-    django_app = _django()
+    # Before the app: the middleware reads the URL declarations when it is built.
     urlpatterns = _urls()
+    django_app = _django()
