@@ -339,8 +339,13 @@ class Snapshot:
 
     def stop(self) -> None:
         self.idle = False
-        self._thread = None
+        thread, self._thread = self._thread, None
         self._wake.set()
+        # Wait (bounded: a refresh is bounded by the store's timeout) for a
+        # refresh in flight, so that closing the store after ``stop`` leaves no
+        # connection behind it; never from the snapshot thread itself.
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
