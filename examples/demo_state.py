@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from maintguard import MaintenanceService
 
@@ -87,3 +89,20 @@ def demo_service() -> MaintenanceService:
     if init is not None:
         init()
     return service
+
+
+def lazy_demo(create_app: Callable[[MaintenanceService, str], Any]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` giving ``app`` and ``service``, built on first
+    use (``gunicorn …:app`` asks for ``app``), so that importing the module's
+    ``create_app`` touches nothing."""
+    built: dict[str, Any] = {}
+
+    def attribute(name: str) -> Any:
+        if name not in ("app", "service"):
+            raise AttributeError(name)
+        if not built:
+            service = demo_service()
+            built.update(service=service, app=create_app(service, secret_key()))
+        return built[name]
+
+    return attribute

@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware.sessions import SessionMiddleware
 
-from examples.demo_state import demo_service, secret_key
+from examples.demo_state import lazy_demo
 from maintguard import MaintenanceService
 from maintguard.starlette import admin_dependency, install, operation
 
@@ -127,18 +127,8 @@ def create_app(service: MaintenanceService, key: str | None = None) -> FastAPI:
     return app
 
 
-_built: dict[str, Any] = {}
-
-
-def __getattr__(name: str) -> Any:
-    """``app`` and ``service`` are built on first use (``uvicorn …:app``
-    asks for ``app``), so importing ``create_app`` touches nothing."""
-    if name not in ("app", "service"):
-        raise AttributeError(name)
-    if not _built:
-        service = demo_service()
-        _built.update(service=service, app=create_app(service, secret_key()))
-    return _built[name]
+#: ``app`` and ``service`` are built on first use (``uvicorn …:app``).
+__getattr__ = lazy_demo(create_app)
 
 
 def main(argv: list[str] | None = None) -> None:

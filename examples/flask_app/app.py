@@ -30,7 +30,7 @@ from flask_login import (
     logout_user,
 )
 
-from examples.demo_state import admin_token, demo_service, redis_url, secret_key
+from examples.demo_state import admin_token, lazy_demo, redis_url
 from maintguard import MaintenanceService, OperationType
 from maintguard.flask import Maintenance
 
@@ -154,18 +154,8 @@ def create_app(service: MaintenanceService, key: str | None = None) -> Flask:
     return app
 
 
-_built: dict[str, Any] = {}
-
-
-def __getattr__(name: str) -> Any:
-    """``app`` and ``service`` are built on first use (``gunicorn …:app``
-    asks for ``app``), so importing ``create_app`` touches nothing."""
-    if name not in ("app", "service"):
-        raise AttributeError(name)
-    if not _built:
-        service = demo_service()
-        _built.update(service=service, app=create_app(service, secret_key()))
-    return _built[name]
+#: ``app`` and ``service`` are built on first use (``gunicorn …:app``).
+__getattr__ = lazy_demo(create_app)
 
 
 def main(argv: list[str] | None = None) -> None:
