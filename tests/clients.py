@@ -91,6 +91,10 @@ class WSGIClient:
         environ = {"REMOTE_ADDR": client}
         if root_path:
             environ["SCRIPT_NAME"] = root_path
+        if path.startswith("//"):
+            # Werkzeug would read "//x/y" as a URL whose host is x.
+            environ["PATH_INFO"] = path
+            path = "/"
         response = self.client.open(
             path=path,
             method=method,

@@ -129,8 +129,15 @@ class LineLimiter:
         self._keys: dict[tuple[str, ...], list[float]] = {}  # [window_start, logged, dropped]
 
     def allow(self, *key: str, now: float | None = None) -> bool:
+        return self.allow_key(key, now)
+
+    def allow_key(self, key: tuple[str, ...], now: float | None = None) -> bool:
+        """``allow(*key)`` for a key tuple built once (a remembered verdict's)."""
         now = time.monotonic() if now is None else now
-        with self._lock:
+        lock = self._lock
+        # acquire/release, not ``with``: this runs for every blocked request.
+        lock.acquire()
+        try:
             entry = self._keys.get(key)
             if entry is None or now - entry[0] >= self.window:
                 if entry is not None:
@@ -149,6 +156,8 @@ class LineLimiter:
                 return True
             entry[2] += 1
             return False
+        finally:
+            lock.release()
 
     def flush(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

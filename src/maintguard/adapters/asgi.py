@@ -21,7 +21,12 @@ from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
 
-from maintguard.adapters.asgi_connections import OpenConnections
+from maintguard.adapters.asgi_connections import (
+    OpenConnections,
+    StreamWatch,
+    Tracked,
+    asks_for_stream,
+)
 from maintguard.adapters.asgi_events import refuse_websocket, serve_events, serve_websocket
 from maintguard.adapters.asgi_messages import (
     ASGIApp,
@@ -38,17 +43,15 @@ from maintguard.adapters.asgi_messages import (
 # Unused here, but importable from this module as the other ASGI types are.
 from maintguard.adapters.asgi_messages import Message as Message
 from maintguard.adapters.headers import ASGIHeaders, LazyCookies
+from maintguard.adapters.plain import PlainScope
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, Decision, RequestInfo
-from maintguard.core.overrides import OVERRIDE_HEADERS, is_form
 from maintguard.core.paths import route_path
 from maintguard.core.responses import Response, Verdict
 from maintguard.service import MaintenanceService
 from maintguard.stores.snapshot import View
 
 __all__ = ["MaintenanceMiddleware", "request_info", "resolve_admin"]
-
-_OVERRIDE_HEADERS = frozenset(name.encode("ascii") for name in OVERRIDE_HEADERS)
 
 #: Reads that touch the store (audit) run in a thread, like writes.
 _BLOCKING_READS = frozenset({"audit", "bypass"})  # bypass: GET claims a link
@@ -95,7 +98,11 @@ class MaintenanceMiddleware:
         self.api = ControlAPI(service)
         self._api_paths = frozenset(self.api.endpoints)
         self._snapshot = service.snapshot
-        self._connections = OpenConnections()
+        # Frozen settings: what of ``service.memoizable`` cannot change.
+        self._memoizable = not service.decider.allowed_ips and not service.settings.debug_headers
+        self._enabled = service.settings.maintenance_mode_enabled
+        self._plain = PlainScope(service)
+        self._connections = OpenConnections(request_info, self._found_late)
         service.on_view_change(self._state_changed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -107,9 +114,17 @@ class MaintenanceMiddleware:
             and scope["type"] == "http"
             and scope["path"] not in self._api_paths
             and not scope.get("root_path")
-            and not (self.track_event_streams and _event_stream(scope))
         ):
-            await self._plain_http(scope, scope["path"], receive, send)
+            if not self.track_event_streams:
+                await self.app(scope, receive, send)
+                return
+            # Inline rather than through _plain_http: one coroutine frame less.
+            watch = StreamWatch(self._connections, scope, scope["path"], receive, send)
+            try:
+                await self.app(scope, watch.receive, watch.send)
+            finally:
+                if watch.tracked is not None:
+                    self._connections.forget(watch.tracked)
             return
         await self._dispatch(scope, receive, send)
 
@@ -119,9 +134,12 @@ class MaintenanceMiddleware:
         if not self.track_event_streams:
             await self.app(scope, receive, send)
             return
-        await self._connections.serve_detecting(
-            self.app, scope, lambda: request_info(scope, path), receive, send
-        )
+        watch = self._connections.watch(scope, path, receive, send)
+        try:
+            await self.app(scope, watch.receive, watch.send)
+        finally:
+            if watch.tracked is not None:
+                self._connections.forget(watch.tracked)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -140,14 +158,24 @@ class MaintenanceMiddleware:
             else:
                 await refuse_websocket(receive, send)
             return
+        plain, accept = False, None
         if kind == "http":
             if path in self._api_paths:
                 await self._api(scope, path, receive, send)
                 return
-            stream = self.track_event_streams and _event_stream(scope)
+            # One pass over the headers answers both questions when plain.
+            plain, accept = self._plain(scope)  # type: ignore[arg-type]
+            if plain:
+                stream = (
+                    self.track_event_streams
+                    and accept is not None
+                    and "text/event-stream" in accept
+                )
+            else:
+                stream = self.track_event_streams and asks_for_stream(scope)
         service = self.service
-        view = service.view()
-        if not view.state.active or not service.enabled:
+        view = self._snapshot.view()
+        if not view.state.active or not self._enabled:
             if stream:
                 await self._connections.serve(
                     self.app, kind, scope, request_info(scope, path), receive, send
@@ -160,24 +188,23 @@ class MaintenanceMiddleware:
             return
         answers = service.responder(view)
         key = None
-        if not stream and service.memoizable:
-            plain, accept = self._plain(scope)
-            if plain:
-                key = ((scope.get("method") or "GET").upper(), path, accept)
-                verdict = answers.verdicts.get(key)
-                if verdict is not None:
-                    decision, response, raw = verdict
-                    scope["maintguard.decision"] = decision
-                    if response is None:
-                        await self._plain_http(scope, path, receive, send)
-                        return
-                    service.count(decision, path, None, view)
-                    after = answers.retry_after()
-                    if after is not None:
-                        raw = (*raw, (b"retry-after", after.encode("ascii")))
-                    await send({"type": "http.response.start", "status": 503, "headers": raw})
-                    await send({"type": "http.response.body", "body": response.body})
+        if plain and not stream and self._memoizable and service.decider.resolver is None:
+            key = (scope.get("method") or "GET", path, accept)
+            verdict = answers.verdicts.get(key)
+            if verdict is not None:
+                scope["maintguard.decision"] = verdict.decision
+                response = verdict.response
+                if response is None:
+                    await self._plain_http(scope, path, receive, send)
                     return
+                service.attempts.tally(verdict, view)
+                raw = verdict.raw_headers
+                after = answers.retry_after()
+                if after is not None:
+                    raw = (*raw, (b"retry-after", after.encode("ascii")))
+                await send({"type": "http.response.start", "status": 503, "headers": raw})
+                await send({"type": "http.response.body", "body": response.body})
+                return
         info = request_info(scope, path)
         if self.defer_resolver and not stream:
             decision, pending = service.judge(info)
@@ -194,7 +221,7 @@ class MaintenanceMiddleware:
                 info, decision, as_json=True if kind == "websocket" else None
             )
             if key is not None:
-                answers.remember(key, Verdict.of(decision, response))
+                answers.remember(key, service.attempts.verdict(decision, response, path, view))
             await self._deny(kind, info, answers.with_retry_after(response), receive, send)
             return
         if decision.action is Action.SIMULATE:
@@ -211,31 +238,6 @@ class MaintenanceMiddleware:
             await self._plain_http(scope, path, receive, send)
             return
         await self.app(scope, receive, send)
-
-    def _plain(self, scope: Scope) -> tuple[bool, str | None]:
-        """(plain, Accept): plain when the request carries nothing that could
-        make its sender an admin or change the answer's headers (see
-        ``BlockedResponder.verdicts``). Accept is joined as ``RequestInfo``
-        joins it, so the key is what the answer was chosen by."""
-        service = self.service
-        accepts: list[str] = []
-        for name, value in scope.get("headers") or ():
-            if name == b"accept":
-                accepts.append(value.decode("latin-1"))
-            elif (
-                (name == b"authorization" and service.decider.tokens)
-                or (name == b"cookie" and service.bypass.signer is not None)
-                or (name == b"origin" and service.settings.cors_origins)
-                # Preflights are judged by a header outside the key, and
-                # method overrides under the method they name.
-                or name == b"access-control-request-method"
-                or name in _OVERRIDE_HEADERS
-                or (name == b"content-type" and is_form(value.decode("latin-1")))
-            ):
-                return False, None
-        if b"method" in (scope.get("query_string") or b"").lower():
-            return False, None
-        return True, ", ".join(accepts) if accepts else None
 
     async def decide(self, info: RequestInfo) -> Decision:
         service = self.service
@@ -301,6 +303,12 @@ class MaintenanceMiddleware:
             return
         self._connections.close_blocked(self._blocks)
 
+    def _found_late(self, tracked: Tracked) -> None:
+        """An event stream found once its body began: a state that came in
+        meanwhile did not see it, so it is judged now (on its own loop)."""
+        if not self._snapshot.idle:
+            self._connections.judge(tracked, self._blocks)
+
     async def _blocks(self, info: RequestInfo) -> bool:
         # As a new request is judged: the resolver may still vouch for an admin.
         decision = await self.decide(info)
@@ -331,10 +339,3 @@ def _is_async(function: object) -> bool:
     """A coroutine function, or an object whose ``__call__`` is one."""
     call = type(function).__call__ if not inspect.isroutine(function) else function
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call)
-
-
-def _event_stream(scope: Scope) -> bool:
-    for header in scope.get("headers") or ():
-        if header[0] == b"accept" and b"text/event-stream" in header[1]:
-            return True
-    return False

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from maintguard.adapters.asgi_messages import ASGIApp, Message, Receive, Scope, Send
 from maintguard.core.decision import RequestInfo
@@ -36,7 +35,15 @@ class Tracked:
 class OpenConnections:
     """The connections one middleware is serving now."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        describe: Callable[[Scope, str], RequestInfo],
+        found_late: Callable[[Tracked], None],
+    ) -> None:
+        #: Builds the request's ``RequestInfo`` (once a stream is found).
+        self.describe = describe
+        #: Told of a stream found only once its body began (``StreamWatch``).
+        self.found_late = found_late
         # Touched from event loops and from the thread that changes the state.
         self._open: set[Tracked] = set()
         self._lock = threading.Lock()
@@ -55,43 +62,20 @@ class OpenConnections:
             with self._lock:
                 self._open.discard(tracked)
 
-    async def serve_detecting(
-        self,
-        app: ASGIApp,
-        scope: Scope,
-        info: Callable[[], RequestInfo],
-        receive: Receive,
-        send: Send,
-    ) -> None:
-        """Run ``app`` on a plain HTTP request; should its response turn out
-        to be an event stream (``Content-Type: text/event-stream``, whatever
-        the request's Accept said), track it from then on."""
-        late: list[Any] = []  # [tracked, closing send, closing receive] once detected
+    def watch(self, scope: Scope, path: str, receive: Receive, send: Send) -> StreamWatch:
+        """The ``receive`` and ``send`` to run a plain HTTP request with;
+        should its answer turn out to be an event stream, it is tracked from
+        then on. The caller ends it with ``forget(watch)`` once the app returns."""
+        return StreamWatch(self, scope, path, receive, send)
 
-        async def detecting_send(message: Message) -> None:
-            if late:
-                await late[1](message)
-                return
-            if message["type"] == "http.response.start" and _declares_stream(message):
-                tracked = Tracked("http", info(), asyncio.get_running_loop())
-                tracked.started = True
-                closing_receive = _closing_receive(tracked, receive, send)
-                late.extend([tracked, _closing_send(tracked, send), closing_receive])
-                with self._lock:
-                    self._open.add(tracked)
-            await send(message)
+    def forget(self, tracked: Tracked) -> None:
+        with self._lock:
+            self._open.discard(tracked)
 
-        async def detecting_receive() -> Message:
-            if late:
-                return await late[2]()  # type: ignore[no-any-return]
-            return await receive()
-
-        try:
-            await app(scope, detecting_receive, detecting_send)
-        finally:
-            if late:
-                with self._lock:
-                    self._open.discard(late[0])
+    def add_late(self, tracked: Tracked) -> None:
+        with self._lock:
+            self._open.add(tracked)
+        self.found_late(tracked)
 
     def close_blocked(self, blocks: Callable[[RequestInfo], Awaitable[bool]]) -> None:
         """End every open connection whose request ``blocks``; from any thread.
@@ -106,9 +90,11 @@ class OpenConnections:
         for tracked in open_now:
             if not tracked.closed:
                 # The event belongs to the connection's loop, not this thread.
-                tracked.loop.call_soon_threadsafe(self._judge, tracked, blocks)
+                tracked.loop.call_soon_threadsafe(self.judge, tracked, blocks)
 
-    def _judge(self, tracked: Tracked, blocks: Callable[[RequestInfo], Awaitable[bool]]) -> None:
+    def judge(self, tracked: Tracked, blocks: Callable[[RequestInfo], Awaitable[bool]]) -> None:
+        """End ``tracked`` if it ``blocks``; on the connection's own loop."""
+
         async def judge() -> None:
             if await blocks(tracked.info) and not tracked.closed:
                 tracked.event.set()
@@ -116,6 +102,74 @@ class OpenConnections:
         task = asyncio.ensure_future(judge())
         self._judging.add(task)  # a reference, so the task is not collected
         task.add_done_callback(self._judging.discard)
+
+
+class StreamWatch:
+    """A plain HTTP request's ``send`` and ``receive``, watching for an event stream.
+
+    Every request maintenance leaves alone passes through here, so the
+    common answer costs two attribute checks: a response whose first body
+    message is also its last (``more_body`` false) is over before any state
+    could end it, and its headers are never read. Only a body that goes on
+    is looked at: it is an event stream when its start declares
+    ``text/event-stream``, or the request asked for one. Such a stream is
+    tracked from then on (``OpenConnections.found_late`` judges it at once
+    should the state have changed since the request came in). Both methods
+    hand back the server's own awaitable instead of awaiting it in a frame
+    of their own.
+    """
+
+    __slots__ = ("_closing_receive", "_closing_send", "_connections", "_path", "_receive",
+                 "_scope", "_send", "_start", "tracked")  # fmt: skip
+
+    def __init__(
+        self, connections: OpenConnections, scope: Scope, path: str, receive: Receive, send: Send
+    ) -> None:
+        self._connections = connections
+        self._scope = scope
+        self._path = path
+        self._receive = receive
+        self._send = send
+        self._start: Message | None = None
+        self.tracked: Tracked | None = None
+        self._closing_send: Send = send
+        self._closing_receive: Receive = receive
+
+    def send(self, message: Message) -> Awaitable[None]:
+        if self.tracked is not None:
+            return self._closing_send(message)
+        if message.get("more_body") and message["type"] == "http.response.body":
+            start = self._start
+            if start is not None and (_declares_stream(start) or asks_for_stream(self._scope)):
+                self._track()
+                return self._closing_send(message)
+            self._start = None  # looked at once: a long download is not a stream
+        elif message["type"] == "http.response.start":
+            self._start = message
+        return self._send(message)
+
+    def receive(self) -> Awaitable[Message]:
+        if self.tracked is not None:
+            return self._closing_receive()
+        return self._receive()
+
+    def _track(self) -> None:
+        connections = self._connections
+        info = connections.describe(self._scope, self._path)
+        tracked = Tracked("http", info, asyncio.get_running_loop())
+        tracked.started = True
+        self._closing_receive = _closing_receive(tracked, self._receive, self._send)
+        self._closing_send = _closing_send(tracked, self._send)
+        self.tracked = tracked
+        connections.add_late(tracked)
+
+
+def asks_for_stream(scope: Scope) -> bool:
+    """Whether any of the request's Accept headers names ``text/event-stream``."""
+    for name, value in scope.get("headers") or ():
+        if name == b"accept" and b"text/event-stream" in value:
+            return True
+    return False
 
 
 def _declares_stream(start: Message) -> bool:

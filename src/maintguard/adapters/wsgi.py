@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from maintguard.adapters.headers import LazyCookies, WSGIHeaders
+from maintguard.adapters.plain import PlainEnviron
 from maintguard.adapters.wsgi_events import serve_events
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, RequestInfo
-from maintguard.core.overrides import is_form
 from maintguard.core.paths import route_path
 from maintguard.core.responses import Response, Verdict
 
@@ -43,6 +43,7 @@ _REASONS = {
 
 
 _STATUS = {code: f"{code} {reason}" for code, reason in _REASONS.items()}
+_STATUS_503 = _STATUS[503]
 
 
 def _router_path(environ: WSGIEnvironment) -> str:
@@ -85,6 +86,10 @@ class MaintenanceMiddleware:
         # Exact paths only: any other spelling is classified like any route.
         self._api_paths = frozenset(self.api.endpoints)
         self._snapshot = service.snapshot
+        # Frozen settings: what of ``service.memoizable`` cannot change.
+        self._memoizable = not service.decider.allowed_ips and not service.settings.debug_headers
+        self._enabled = service.settings.maintenance_mode_enabled
+        self._plain = PlainEnviron(service)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         raw = environ.get("PATH_INFO") or "/"
@@ -92,28 +97,31 @@ class MaintenanceMiddleware:
             return self._api(environ, _router_path(environ), start_response)
         if self._snapshot.idle:  # maintenance off, nothing scheduled
             return self.app(environ, start_response)
-        return self._guard(environ, start_response)
+        return self._guard(environ, raw, start_response)
 
-    def _guard(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    def _guard(
+        self, environ: WSGIEnvironment, raw: str, start_response: StartResponse
+    ) -> Iterable[bytes]:
         service = self.service
-        view = service.view()
-        if not view.state.active or not service.enabled:
+        view = self._snapshot.view()
+        if not view.state.active or not self._enabled:
             return self.app(environ, start_response)
-        path = _router_path(environ)
         answers = service.responder(view)
         key = None
-        if service.memoizable and self._plain(environ):
-            method = (environ.get("REQUEST_METHOD") or "GET").upper()  # as judged
-            key = (method, path, environ.get("HTTP_ACCEPT"))
+        if self._memoizable and service.decider.resolver is None and self._plain(environ):
+            # The method and path as the server gave them: the same ones
+            # always read the same, so the key needs no normalising.
+            key = (environ.get("REQUEST_METHOD") or "GET", raw, environ.get("HTTP_ACCEPT"))
             verdict = answers.verdicts.get(key)
             if verdict is not None:
-                decision, response, _ = verdict
-                environ["maintguard.decision"] = decision
+                environ["maintguard.decision"] = verdict.decision
+                response = verdict.response
                 if response is None:
                     return self.app(environ, start_response)
-                service.count(decision, path, None, view)
-                start_response("503 Service Unavailable", answers.headers_now(response))
+                service.attempts.tally(verdict, view)
+                start_response(_STATUS_503, answers.headers_now(response))
                 return [response.body] if response.body else []
+        path = _router_path(environ)
         info = request_info(environ, path)
         if self.defer_resolver:
             decision, pending = service.judge(info)
@@ -127,7 +135,7 @@ class MaintenanceMiddleware:
             service.record(info, decision)
             response = service.blocked_response(info, decision)
             if key is not None:
-                answers.remember(key, Verdict.of(decision, response))
+                answers.remember(key, service.attempts.verdict(decision, response, path, view))
             return self._send(answers.with_retry_after(response), start_response)
         if decision.action is Action.SIMULATE:
             service.record(info, decision)
@@ -142,24 +150,6 @@ class MaintenanceMiddleware:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start)
-
-    def _plain(self, environ: WSGIEnvironment) -> bool:
-        """Nothing in the request that could make its sender an admin or
-        change the answer's headers (see ``BlockedResponder.verdicts``)."""
-        service = self.service
-        return not (
-            (service.decider.tokens and "HTTP_AUTHORIZATION" in environ)
-            or (service.bypass.signer is not None and "HTTP_COOKIE" in environ)
-            or (service.settings.cors_origins and "HTTP_ORIGIN" in environ)
-            # Preflights are judged by a header outside the key: never remembered.
-            or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
-            # Nor are method overrides (judged under the method they name).
-            or "HTTP_X_HTTP_METHOD_OVERRIDE" in environ
-            or "HTTP_X_HTTP_METHOD" in environ
-            or "HTTP_X_METHOD_OVERRIDE" in environ
-            or "method" in environ.get("QUERY_STRING", "").lower()
-            or is_form(environ.get("CONTENT_TYPE"))
-        )
 
     def _api(
         self, environ: WSGIEnvironment, path: str, start_response: StartResponse

@@ -166,6 +166,15 @@ class Verdict(NamedTuple):
     response: Response | None = None
     #: ``response``'s headers encoded once for ASGI.
     raw_headers: tuple[tuple[bytes, bytes], ...] = ()
+    #: What counting a remembered block needs, made once: the path as the
+    #: log line shows it, as the attempt report keeps it, and the key of
+    #: the log line's rate limit (see ``BlockedAttempts.verdict``).
+    path: str = ""
+    sample: str = ""
+    line_key: tuple[str, ...] = ()
+    #: Counts one more of this block without a lock (``stores.counters.Tally``);
+    #: ``None``: counted the locked way.
+    hit: Callable[[], object] | None = None
 
     @classmethod
     def of(cls, decision: Any, response: Response | None = None) -> Verdict:
@@ -203,6 +212,8 @@ class BlockedResponder:
         # Bounded in entries and in bytes; a long (or wide) path or Accept
         # value is judged each time instead.
         size = text_bytes(key[1], key[2])
+        if verdict.response is not None:  # a block keeps its path and sample too
+            size += text_bytes(verdict.path, verdict.sample)
         if (
             size <= REMEMBER_MAX_BYTES
             and len(self.verdicts) < VERDICT_LIMIT

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from maintguard import logs
 from maintguard.core.decision import Action, Decision
-from maintguard.stores.counters import AttemptCounters
+from maintguard.core.responses import Response, Verdict, encode_headers
+from maintguard.stores.counters import AttemptCounters, sample_of
 from maintguard.stores.snapshot import View
 
 
@@ -29,6 +30,34 @@ class BlockedAttempts:
         self._simulation = simulation
         self._simulation_log_level = simulation_log_level
 
+    def verdict(self, decision: Decision, response: Response, path: str, view: View) -> Verdict:
+        """A blocked answer to remember, with what ``tally`` needs made once."""
+        operation = decision.operation
+        sample = sample_of(path)
+        tally = self._counters.tally_for(view.epoch, operation, sample)
+        return Verdict(
+            decision,
+            response,
+            tuple(encode_headers(response.headers)),
+            path,
+            sample,
+            (str(operation), view.state.mode.value),
+            None if tally is None else tally.hit,
+        )
+
+    def tally(self, verdict: Verdict, view: View) -> None:
+        """``record`` of a remembered block: an anonymous request, whose
+        sample, count and log-limit key were made when it was remembered."""
+        operation = verdict.decision.operation
+        if verdict.hit is not None:
+            verdict.hit()
+        else:
+            self._counters.tally(view.epoch, operation, verdict.sample, False)
+        if self._limiter.allow_key(verdict.line_key):
+            logs.maintenance(
+                "Operation blocked", endpoint=verdict.path, user="anonymous", operation=operation
+            )
+
     def record(self, decision: Decision, path: str, user: str | None, view: View) -> None:
         if decision.action is Action.ALLOW:
             return
@@ -39,7 +68,9 @@ class BlockedAttempts:
         operation = decision.operation
         self._counters.record(view.epoch, operation, path, simulated)
         mode = view.state.mode
-        if not self._limiter.allow(operation, mode):
+        # Plain strings: a Mode hashes in Python, and the key must equal the
+        # remembered blocks' (see ``verdict``).
+        if not self._limiter.allow(str(operation), mode.value):
             return
         if simulated:
             logs.maintenance(

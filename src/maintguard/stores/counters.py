@@ -3,14 +3,22 @@
 A blocked request costs one locked dict increment here, never a network
 call; the housekeeper flushes the batch once per tick and caches the
 store's totals so the read endpoints do no I/O either.
+
+A block the adapters remember (the same anonymous request, again and again:
+a flood) is cheaper still: it has a ``Tally`` of its own, counted without a
+lock and read into the counters when they are flushed or reported. Its
+per-minute share goes to the minute it is read in, at most one
+housekeeping tick late.
 """
 
 from __future__ import annotations
 
+import itertools
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from maintguard.exceptions import DataRefusedError, StoreError
 from maintguard.logs import escape, logger
@@ -22,6 +30,45 @@ MINUTE_PREFIX = "minute:"
 
 #: Longest sample path kept for the report (they are client-chosen).
 _SAMPLE_LENGTH = 200
+
+
+#: Most tallies kept at once (one per remembered block), and most bytes of
+#: their sample paths; past either, a block is counted under the lock.
+TALLY_LIMIT = 4096
+TALLY_BYTES = 1024 * 1024
+
+#: ``next()`` on an ``itertools.count`` is one C call, which the GIL makes
+#: atomic; a free-threaded interpreter counts every block under the lock.
+_LOCK_FREE = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+class Tally:
+    """The count of one remembered block: ``hit()`` adds one, with no lock,
+    and concurrent hits are never lost; ``take`` (the counters' lock held)
+    says how many came since it last looked."""
+
+    __slots__ = ("_count", "_seen", "epoch", "hit", "operation", "sample")
+
+    def __init__(self, epoch: str, operation: str, sample: str) -> None:
+        self.epoch = epoch
+        self.operation = operation
+        self.sample = sample
+        self._count = itertools.count()
+        self.hit: Callable[[], int] = self._count.__next__
+        self._seen = 0
+
+    def take(self) -> int:
+        reading = next(self._count)  # the hits so far, plus the takes
+        new = reading - self._seen
+        self._seen = reading + 1
+        return new
+
+
+def sample_of(path: str) -> str:
+    """A path as the report keeps it: client-chosen, so cut short and with
+    no NUL, control character or lone surrogate, which a store
+    (PostgreSQL) could refuse."""
+    return escape(path[:_SAMPLE_LENGTH])
 
 
 class AttemptCounters:
@@ -42,34 +89,89 @@ class AttemptCounters:
         self._minute_key = ""
         self._minute_blocked = 0
         self._minute_simulated = 0
+        self._tallies: dict[tuple[str, str, str], Tally] = {}
+        self._tally_bytes = 0
+
+    def tally_for(self, epoch: str, operation: str, sample: str) -> Tally | None:
+        """The lock-free count of a block about to be remembered (shared by
+        every state of the maintenance); ``None`` past ``TALLY_LIMIT``."""
+        if not _LOCK_FREE:
+            return None
+        key = (epoch, operation, sample)
+        with self._lock:
+            tally = self._tallies.get(key)
+            if tally is None:
+                size = sys.getsizeof(sample)
+                if len(self._tallies) >= TALLY_LIMIT or self._tally_bytes + size > TALLY_BYTES:
+                    return None
+                tally = self._tallies[key] = Tally(epoch, operation, sample)
+                self._tally_bytes += size
+            return tally
+
+    def _switch(self, epoch: str) -> None:
+        """A new maintenance (lock held): the counts of the last one go."""
+        self._epoch = epoch
+        self._blocked.clear()
+        self._simulated.clear()
+        self._samples.clear()
+        self._minute_blocked = self._minute_simulated = 0
+
+    def _roll_minute(self, now: float) -> None:
+        if not self._minute_start <= now < self._minute_start + 60.0:
+            self._fold_minute()
+            minute = int(now // 60)
+            self._minute_start = minute * 60.0
+            self._minute_key = f"{MINUTE_PREFIX}{minute}"
+
+    def _read_tallies(self, epoch: str) -> None:
+        """Add what the tallies counted since last read (lock held); those
+        of another maintenance are read one last time and dropped."""
+        if not self._tallies:
+            return
+        if epoch != self._epoch:
+            self._switch(epoch)
+        self._roll_minute(time.time())
+        for key, tally in list(self._tallies.items()):
+            new = tally.take()
+            if tally.epoch != epoch:
+                del self._tallies[key]
+                self._tally_bytes -= sys.getsizeof(tally.sample)
+            elif new:
+                self._blocked[tally.operation] += new
+                self._minute_blocked += new
+                self._add_sample(tally.operation, tally.sample)
+
+    def _add_sample(self, operation: str, sample: str) -> None:
+        samples = self._samples.get(operation)
+        if samples is None:
+            self._samples[operation] = [sample]
+        elif len(samples) < SAMPLE_LIMIT and sample not in samples:
+            samples.append(sample)
 
     def record(self, epoch: str, operation: str, path: str, simulated: bool) -> None:
+        self.tally(epoch, operation, sample_of(path), simulated)
+
+    def tally(self, epoch: str, operation: str, sample: str, simulated: bool) -> None:
+        """``record`` with the sample already made by ``sample_of`` (the
+        adapters keep it with a remembered verdict: a flood of one path
+        escapes it once)."""
         now = time.time()
-        with self._lock:
+        lock = self._lock
+        # acquire/release, not ``with``: this runs for every blocked request.
+        lock.acquire()
+        try:
             if epoch != self._epoch:
-                self._epoch = epoch
-                self._blocked.clear()
-                self._simulated.clear()
-                self._samples.clear()
-                self._minute_blocked = self._minute_simulated = 0
-            if not self._minute_start <= now < self._minute_start + 60.0:
-                self._fold_minute()
-                minute = int(now // 60)
-                self._minute_start = minute * 60.0
-                self._minute_key = f"{MINUTE_PREFIX}{minute}"
+                self._switch(epoch)
+            self._roll_minute(now)
             if simulated:
                 self._simulated[operation] += 1
                 self._minute_simulated += 1
             else:
                 self._blocked[operation] += 1
                 self._minute_blocked += 1
-            samples = self._samples.setdefault(operation, [])
-            if len(samples) < SAMPLE_LIMIT:
-                # Client-chosen: no NUL, control character or lone
-                # surrogate, which a store (PostgreSQL) could refuse.
-                sample = escape(path[:_SAMPLE_LENGTH])
-                if sample not in samples:
-                    samples.append(sample)
+            self._add_sample(operation, sample)
+        finally:
+            lock.release()
 
     def _fold_minute(self) -> None:
         """Move the current minute's counts into the counters (lock held)."""
@@ -79,8 +181,9 @@ class AttemptCounters:
             self._simulated[self._minute_key] += self._minute_simulated
         self._minute_blocked = self._minute_simulated = 0
 
-    def _take(self) -> AttemptBatch:
+    def _take(self, epoch: str) -> AttemptBatch:
         with self._lock:
+            self._read_tallies(epoch)
             self._fold_minute()
             # Keys may be OperationType (a str subclass): send plain strings.
             batch = AttemptBatch(
@@ -108,7 +211,7 @@ class AttemptCounters:
         On a store error the batch is kept for the next flush, so counts
         survive an outage instead of vanishing.
         """
-        batch = self._take()
+        batch = self._take(epoch)
         # Counts of a maintenance that has ended are reported nowhere any
         # more; sending them would reset a store's counters to that epoch.
         if batch and batch.epoch == epoch:
@@ -136,6 +239,7 @@ class AttemptCounters:
     def totals(self, epoch: str) -> AttemptCounts:
         """Store totals as of the last flush plus what is not flushed yet."""
         with self._lock:
+            self._read_tallies(epoch)
             base = self._totals if self._totals_epoch == epoch else AttemptCounts()
             if self._epoch != epoch:
                 return _split_minutes(base.blocked, base.simulated, base.samples)
@@ -153,6 +257,10 @@ class AttemptCounters:
 
     def after_fork(self) -> None:
         self._lock = threading.Lock()
+        # The parent's hits are the parent's: a child counts from here on
+        # (its remembered blocks still hold these tallies).
+        for tally in self._tallies.values():
+            tally.take()
         self._minute_blocked = self._minute_simulated = 0
         self._blocked.clear()
         self._simulated.clear()
