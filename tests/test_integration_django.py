@@ -319,3 +319,25 @@ def test_a_token_holder_passes_after_remembered_blocks(
     blocked = [client.post("/upload").status_code for _ in range(5)]
     admitted = client.post("/upload", headers={"Authorization": f"Bearer {TOKEN}"}).status_code
     assert ([503] * 5, 201) == (blocked, admitted)
+
+
+def test_remembered_answers_are_the_first_answer_and_all_counted(
+    install: Callable[..., MaintenanceService],
+) -> None:
+    """Plain requests answered from memory: the same 503 (but the countdown),
+    every one counted, and allowed reads still served by the view."""
+    service = install()
+    service.enable_maintenance("Upgrade", duration=600)
+    client = Client()
+    blocked = [client.post("/upload") for _ in range(6)]
+
+    def seen(response: Any) -> tuple[object, ...]:
+        headers = {k: v for k, v in response.items() if k != "Retry-After"}
+        return response.status_code, headers, response.content
+
+    assert [seen(blocked[0])] * 6 == [seen(response) for response in blocked]
+    assert all(590 <= int(response["Retry-After"]) <= 600 for response in blocked)
+    assert 6 == sum(service.attempt_counts().blocked.values())
+    assert [(200, b"home")] * 3 == [
+        (r.status_code, r.content) for r in (client.get("/") for _ in range(3))
+    ]

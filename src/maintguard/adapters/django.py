@@ -40,11 +40,12 @@ from maintguard.adapters.django_config import (
 from maintguard.adapters.django_sessions import DjangoSessionInvalidator
 from maintguard.adapters.django_views import template_page
 from maintguard.adapters.headers import WSGIHeaders
+from maintguard.adapters.plain import PlainEnviron
 from maintguard.adapters.routes import exempt, operation
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, Decision, RequestInfo
 from maintguard.core.paths import route_path
-from maintguard.core.responses import Response
+from maintguard.core.responses import Response, Verdict
 
 __all__ = [
     "DjangoSessionInvalidator",
@@ -110,36 +111,64 @@ class MaintenanceMiddleware:
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
         self.get_response = get_response
-        self.service = project_service()
-        self.api = ControlAPI(self.service)
+        self.service = service = project_service()
+        self.api = ControlAPI(service)
         self._api_paths = frozenset(self.api.endpoints)
+        self._plain = PlainEnviron(service)
+        # Frozen settings: what of ``service.memoizable`` cannot change.
+        self._memoizable = not service.decider.allowed_ips and not service.settings.debug_headers
 
     def __call__(self, request: _Request) -> Any:
         path = route_path(request.path_info)
         if path in self._api_paths:
             return self._api(request, path)
         service = self.service
-        state = service.snapshot.view().state
-        if not state.active or not service.enabled:
+        view = service.snapshot.view()
+        if not view.state.active or not service.enabled:
             return self._stamped(request, self.get_response(request))
+        meta = request.META
+        key = None
+        if self._memoizable and service.decider.resolver is None and self._plain(meta):  # type: ignore[arg-type]
+            # Plain (see maintguard.adapters.plain): answered as last time.
+            answers = service.responder(view)
+            key = (request.method or "GET", path, meta.get("HTTP_ACCEPT"))
+            verdict = answers.verdicts.get(key)
+            if verdict is not None:
+                meta["maintguard.decision"] = decision = verdict.decision
+                self._end_session(request, None, decision)
+                if verdict.response is not None:
+                    user = _user_id(request)  # loaded by an earlier middleware
+                    if user is None:
+                        service.attempts.tally(verdict, view)
+                    else:
+                        service.count(decision, path, user, view)
+                    return _logged(_django_503(verdict.response, answers.headers_now))
+                return self._stamped(request, self.get_response(request))
         info = request_info(request, path)
         # The resolver runs on this thread: request.user reads the database
         # through this thread's connection and transaction, which another
         # thread would not see. A hung resolver holds this worker; cap it
         # with the server's worker count and the database's own timeouts.
         decision = service.decide(info, bounded=False)
-        request.META["maintguard.decision"] = decision
+        meta["maintguard.decision"] = decision
         if decision.action is not Action.ALLOW:
             service.record(attrs.evolve(info, user=_user_id(request)), decision)
         self._end_session(request, info, decision)
         if decision.action is Action.BLOCK:
-            return self._blocked(info, decision)
+            answers = service.responder(view)
+            blocked = service.blocked_response(info, decision)
+            if key is not None:
+                answers.remember(key, service.attempts.verdict(decision, blocked, path, view))
+            return _logged(to_django(answers.with_retry_after(blocked)))
+        extra = service.answers.extra_headers(decision)
+        if key is not None and not extra and decision.admin is None:
+            service.responder(view).remember(key, Verdict.of(decision))
         response: _Response = self.get_response(request)
-        for name, value in service.answers.extra_headers(decision):
+        for name, value in extra:
             response[name] = value
         return self._stamped(request, response)
 
-    def _end_session(self, request: _Request, info: RequestInfo, decision: Decision) -> None:
+    def _end_session(self, request: _Request, info: RequestInfo | None, decision: Decision) -> None:
         """Log out a non-admin whose session predates this maintenance: the
         backends the invalidator cannot list (cache, signed cookies) end so."""
         session: Any = getattr(request, "session", None)
@@ -149,6 +178,8 @@ class MaintenanceMiddleware:
             dict(session.items()), state, service.settings.session_cleanup and service.enabled
         ):
             return
+        if info is None:
+            info = request_info(request)
         admin = decision.admin
         if admin is None and decision.action is Action.ALLOW:
             admin = service.decider.fast_admin(info, state) or service.decider.resolve_admin(info)
@@ -175,23 +206,28 @@ class MaintenanceMiddleware:
             cookie_sessions.stamp(session)
         return response
 
-    def _blocked(self, info: RequestInfo, decision: Decision) -> Any:
-        service = self.service
-        responder = service.responder(service.view())
-        answer = to_django(responder.with_retry_after(service.blocked_response(info, decision)))
-        # Django logs every 5xx at ERROR on ``django.request`` (an e-mail each
-        # with mail_admins); maintguard logs blocked requests itself, at a
-        # bounded rate. ``_has_been_logged`` is the mark Django's log_response
-        # checks, so a flood of 503s is not a flood of error lines.
-        answer._has_been_logged = True
-        return answer
-
     def _api(self, request: _Request, path: str) -> Any:
         info = request_info(request, path)
         answer = self.api.route(info)
         if isinstance(answer, Pending):
             answer = self.api.handle(answer, info, _read_body(request, answer.limit))
         return to_django(answer)
+
+
+def _logged(answer: Any) -> Any:
+    """A 503 marked as logged: Django logs every 5xx at ERROR on
+    ``django.request`` (an e-mail each with mail_admins); maintguard logs
+    blocked requests itself, at a bounded rate. ``_has_been_logged`` is the
+    mark Django's log_response checks, so a flood of 503s is not a flood of
+    error lines."""
+    answer._has_been_logged = True
+    return answer
+
+
+def _django_503(response: Response, headers_now: Callable[[Response], Any]) -> Any:
+    """A remembered 503 as a new ``HttpResponse``: its headers (plain names,
+    each once, no cookie) handed over whole, as Django copies them."""
+    return HttpResponse(response.body, status=503, headers=headers_now(response))
 
 
 def to_django(response: Response) -> Any:
