@@ -74,6 +74,10 @@ def demo_service() -> MaintenanceService:
     os.environ.setdefault("MAINTENANCE_ADMIN_TOKENS", f"demo:{admin_token()}")
     # The manuals' greps read a log file; the demo writes one next to its state.
     os.environ.setdefault("MAINTENANCE_LOG_FILE", str(STATE_DIR / "maintenance.log"))
+    # The examples' is_admin reads the login session, a cookie: a request
+    # without one is judged without asking it (and a flood of them is
+    # answered from memory).
+    os.environ.setdefault("MAINTENANCE_RESOLVER_HEADERS", "cookie")
     effects: dict[str, object] = {}
     url = redis_url()
     if url is not None:

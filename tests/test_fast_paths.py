@@ -23,6 +23,7 @@ from maintguard.asgi import MaintenanceMiddleware as AsgiMiddleware
 from maintguard.stores.counters import TALLY_LIMIT, AttemptCounters
 from maintguard.stores.memory import MemoryStore
 from maintguard.wsgi import MaintenanceMiddleware as WsgiMiddleware
+from tests.clients import ASGIClient, WSGIClient
 from tests.test_asgi import _scope
 
 
@@ -211,3 +212,59 @@ async def test_a_long_download_is_passed_on_and_never_tracked(anyio_backend: str
     assert [b"b", b"c", b""] == bodies
     await communicator.wait(2)
     service.close()
+
+
+# ---------------------------------------------------- resolver_headers
+
+
+def _counting_resolver(asked: list[str]) -> Any:
+    def is_admin(info: Any) -> bool:
+        asked.append(info.path)
+        return info.header("cookie") == "session=staff"
+
+    return is_admin
+
+
+@pytest.mark.parametrize("kind", [WSGIClient, ASGIClient])
+def test_declared_resolver_headers_spare_the_resolver_a_flood(kind: Any) -> None:
+    """``resolver_headers=("cookie",)``: requests without a cookie are blocked
+    without asking ``is_admin`` (and answered from memory); one with the
+    staff cookie is asked about, and passes."""
+    asked: list[str] = []
+    service = MaintenanceService(is_admin=_counting_resolver(asked), resolver_headers=("Cookie",))
+    client = kind(service)
+    service.enable_emergency("Incident")
+    statuses = [client.request("POST", "/upload").status for _ in range(20)]
+    assert ([503] * 20, []) == (statuses, asked)
+    assert 20 == sum(service.attempt_counts().blocked.values())
+    staff = client.request("POST", "/upload", headers={"Cookie": "session=staff"})
+    other = client.request("POST", "/upload", headers={"Cookie": "session=alice"})
+    assert (200, 503, ["/upload", "/upload"]) == (staff.status, other.status, asked)
+    service.close()
+
+
+@pytest.mark.parametrize("kind", [WSGIClient, ASGIClient])
+def test_without_declared_headers_the_resolver_is_asked_every_time(kind: Any) -> None:
+    """The resolver may read anything (a header of the app's own): unless
+    told otherwise, every request it could admit is asked about."""
+    asked: list[str] = []
+    service = MaintenanceService(is_admin=_counting_resolver(asked))
+    client = kind(service)
+    service.enable_emergency("Incident")
+    for _ in range(5):
+        assert 503 == client.request("POST", "/upload").status
+    assert 5 == len(asked)
+    service.close()
+
+
+@pytest.mark.parametrize("value", ["bad header", "x:y", ""])
+def test_a_resolver_header_that_is_no_header_name_is_refused_naming_it(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maintguard import ConfigurationError, Settings
+
+    with pytest.raises(ConfigurationError, match="resolver_headers"):
+        Settings(resolver_headers=(value,))
+    monkeypatch.setenv("MAINTENANCE_RESOLVER_HEADERS", f"cookie,{value or '='}")
+    with pytest.raises(ConfigurationError, match="MAINTENANCE_RESOLVER_HEADERS"):
+        Settings.from_env()

@@ -177,10 +177,11 @@ class MaintenanceService:
     @property
     def memoizable(self) -> bool:
         """Whether a plain request's verdict depends only on (method, path,
-        Accept) and the state: not with a resolver or an IP allowlist, which
-        look at more of the request, nor with debug headers."""
+        Accept) and the state: not with an IP allowlist, which looks at more
+        of the request, nor with debug headers; with a resolver only when
+        ``resolver_headers`` says what it reads."""
         return (
-            self.is_admin_resolver is None
+            (self.is_admin_resolver is None or bool(self.settings.resolver_headers))
             and not self.decider.allowed_ips
             and not self.settings.debug_headers
         )

@@ -43,7 +43,7 @@ from maintguard.adapters.asgi_messages import (
 # Unused here, but importable from this module as the other ASGI types are.
 from maintguard.adapters.asgi_messages import Message as Message
 from maintguard.adapters.headers import ASGIHeaders, LazyCookies
-from maintguard.adapters.plain import PlainScope
+from maintguard.adapters.plain import PlainScope, remembers
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, Decision, RequestInfo
 from maintguard.core.paths import route_path
@@ -99,7 +99,8 @@ class MaintenanceMiddleware:
         self._api_paths = frozenset(self.api.endpoints)
         self._snapshot = service.snapshot
         # Frozen settings: what of ``service.memoizable`` cannot change.
-        self._memoizable = not service.decider.allowed_ips and not service.settings.debug_headers
+        self._memoizable = remembers(service)
+        self._declared = bool(service.settings.resolver_headers)
         self._enabled = service.settings.maintenance_mode_enabled
         self._plain = PlainScope(service)
         self._connections = OpenConnections(request_info, self._found_late)
@@ -188,7 +189,12 @@ class MaintenanceMiddleware:
             return
         answers = service.responder(view)
         key = None
-        if plain and not stream and self._memoizable and service.decider.resolver is None:
+        if (
+            plain
+            and not stream
+            and self._memoizable
+            and (self._declared or service.decider.resolver is None)
+        ):
             key = (scope.get("method") or "GET", path, accept)
             verdict = answers.verdicts.get(key)
             if verdict is not None:
@@ -206,7 +212,12 @@ class MaintenanceMiddleware:
                 await send({"type": "http.response.body", "body": response.body})
                 return
         info = request_info(scope, path)
-        if self.defer_resolver and not stream:
+        if key is not None:
+            # Plain: nothing the resolver reads is there to vouch for an admin.
+            decision, pending = service.judge(info)
+            if pending:
+                decision = service.finish(info, decision, None)
+        elif self.defer_resolver and not stream:
             decision, pending = service.judge(info)
             if pending:
                 scope["maintguard.pending"] = (info, decision)

@@ -40,7 +40,7 @@ from maintguard.adapters.django_config import (
 from maintguard.adapters.django_sessions import DjangoSessionInvalidator
 from maintguard.adapters.django_views import template_page
 from maintguard.adapters.headers import WSGIHeaders
-from maintguard.adapters.plain import PlainEnviron
+from maintguard.adapters.plain import PlainEnviron, remembers
 from maintguard.adapters.routes import exempt, operation
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, Decision, RequestInfo
@@ -116,7 +116,8 @@ class MaintenanceMiddleware:
         self._api_paths = frozenset(self.api.endpoints)
         self._plain = PlainEnviron(service)
         # Frozen settings: what of ``service.memoizable`` cannot change.
-        self._memoizable = not service.decider.allowed_ips and not service.settings.debug_headers
+        self._memoizable = remembers(service)
+        self._declared = bool(service.settings.resolver_headers)
 
     def __call__(self, request: _Request) -> Any:
         path = route_path(request.path_info)
@@ -128,7 +129,11 @@ class MaintenanceMiddleware:
             return self._stamped(request, self.get_response(request))
         meta = request.META
         key = None
-        if self._memoizable and service.decider.resolver is None and self._plain(meta):  # type: ignore[arg-type]
+        if (
+            self._memoizable
+            and (self._declared or service.decider.resolver is None)
+            and self._plain(meta)
+        ):
             # Plain (see maintguard.adapters.plain): answered as last time.
             answers = service.responder(view)
             key = (request.method or "GET", path, meta.get("HTTP_ACCEPT"))
@@ -149,7 +154,13 @@ class MaintenanceMiddleware:
         # through this thread's connection and transaction, which another
         # thread would not see. A hung resolver holds this worker; cap it
         # with the server's worker count and the database's own timeouts.
-        decision = service.decide(info, bounded=False)
+        if key is not None:
+            # Plain: nothing the resolver reads is there to vouch for an admin.
+            decision, pending = service.judge(info)
+            if pending:
+                decision = service.finish(info, decision, None)
+        else:
+            decision = service.decide(info, bounded=False)
         meta["maintguard.decision"] = decision
         if decision.action is not Action.ALLOW:
             service.record(attrs.evolve(info, user=_user_id(request)), decision)

@@ -5,7 +5,9 @@ remember it (``BlockedResponder.verdicts``) instead of classifying and
 rendering again. A request is *not* plain when it carries anything that
 could make its sender an admin or change what it is judged as: an
 ``Authorization`` header when admin tokens are configured, a ``Cookie``
-when a bypass secret is, an ``Origin`` when CORS origins are (the answer's
+when a bypass secret is, a header the ``is_admin`` resolver reads
+(``resolver_headers``; with a resolver and none declared, nothing is
+plain), an ``Origin`` when CORS origins are (the answer's
 headers differ), a CORS preflight, or a method override (a header, a
 ``method`` query field, a form body's ``_method``).
 
@@ -16,6 +18,7 @@ names against a set, not every header against every rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from maintguard.core.overrides import OVERRIDE_HEADERS, is_form
@@ -23,7 +26,15 @@ from maintguard.core.overrides import OVERRIDE_HEADERS, is_form
 if TYPE_CHECKING:
     from maintguard.service import MaintenanceService
 
-__all__ = ["PlainEnviron", "PlainScope", "identity_headers"]
+__all__ = ["PlainEnviron", "PlainScope", "identity_headers", "remembers"]
+
+
+def remembers(service: MaintenanceService) -> bool:
+    """Whether ``service`` may ever answer from memory (its frozen settings):
+    not with an IP allowlist or debug headers. Per request the adapters also
+    check that there is no ``is_admin`` resolver (one may be set later) or
+    that ``resolver_headers`` declares what it reads."""
+    return not service.decider.allowed_ips and not service.settings.debug_headers
 
 
 def identity_headers(service: MaintenanceService) -> frozenset[str]:
@@ -35,6 +46,9 @@ def identity_headers(service: MaintenanceService) -> frozenset[str]:
         names.add("cookie")
     if service.settings.cors_origins:
         names.add("origin")
+    # What the application's is_admin resolver reads: a request without any
+    # of them is one it could not admit, so it is judged without asking it.
+    names.update(name.lower() for name in service.settings.resolver_headers)
     return frozenset(names)
 
 
@@ -48,14 +62,15 @@ class PlainEnviron:
             "HTTP_" + name.upper().replace("-", "_") for name in identity_headers(service)
         )
 
-    def __call__(self, environ: dict[str, Any]) -> bool:
+    def __call__(self, environ: Mapping[str, Any]) -> bool:
         # dict_keys.isdisjoint(set) probes the dict with each (few) name.
         if not environ.keys().isdisjoint(self._keys):
             return False
         query = environ.get("QUERY_STRING")
         if query and "method" in query.lower():
             return False
-        return not is_form(environ.get("CONTENT_TYPE"))
+        content_type = environ.get("CONTENT_TYPE")
+        return not content_type or not is_form(content_type)
 
 
 class PlainScope:

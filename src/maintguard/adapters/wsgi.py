@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from maintguard.adapters.headers import LazyCookies, WSGIHeaders
-from maintguard.adapters.plain import PlainEnviron
+from maintguard.adapters.plain import PlainEnviron, remembers
 from maintguard.adapters.wsgi_events import serve_events
 from maintguard.control.api import ControlAPI, Pending
 from maintguard.core.decision import Action, RequestInfo
@@ -87,7 +87,8 @@ class MaintenanceMiddleware:
         self._api_paths = frozenset(self.api.endpoints)
         self._snapshot = service.snapshot
         # Frozen settings: what of ``service.memoizable`` cannot change.
-        self._memoizable = not service.decider.allowed_ips and not service.settings.debug_headers
+        self._memoizable = remembers(service)
+        self._declared = bool(service.settings.resolver_headers)
         self._enabled = service.settings.maintenance_mode_enabled
         self._plain = PlainEnviron(service)
 
@@ -108,7 +109,11 @@ class MaintenanceMiddleware:
             return self.app(environ, start_response)
         answers = service.responder(view)
         key = None
-        if self._memoizable and service.decider.resolver is None and self._plain(environ):
+        if (
+            self._memoizable
+            and (self._declared or service.decider.resolver is None)
+            and self._plain(environ)
+        ):
             # The method and path as the server gave them: the same ones
             # always read the same, so the key needs no normalising.
             key = (environ.get("REQUEST_METHOD") or "GET", raw, environ.get("HTTP_ACCEPT"))
@@ -123,7 +128,12 @@ class MaintenanceMiddleware:
                 return [response.body] if response.body else []
         path = _router_path(environ)
         info = request_info(environ, path)
-        if self.defer_resolver:
+        if key is not None:
+            # Plain: nothing the resolver reads is there to vouch for an admin.
+            decision, pending = service.judge(info)
+            if pending:
+                decision = service.finish(info, decision, None)
+        elif self.defer_resolver:
             decision, pending = service.judge(info)
             if pending:
                 environ["maintguard.pending"] = (info, decision)

@@ -200,6 +200,12 @@ def origins(name: str, value: Any) -> None:
             )
 
 
+def header_names(name: str, value: Any) -> None:
+    for header in value:
+        if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}", header):
+            raise ConfigurationError(f"{name}: {header[:80]!r} is not a header name")
+
+
 def entries(value: str | Iterable[str]) -> tuple[str, ...]:
     """Converter: a comma-separated string or any iterable of strings."""
     if isinstance(value, str):

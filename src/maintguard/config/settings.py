@@ -165,6 +165,12 @@ class Settings:
         2.0, "MAINTENANCE_RESOLVER_TIMEOUT", env.seconds, checks.between(0.01, 60),
         "seconds the application's is_admin resolver may take before it counts as not admin",
     )
+    resolver_headers: tuple[str, ...] = _setting(
+        (), "MAINTENANCE_RESOLVER_HEADERS", env.items, checks.header_names,
+        "request headers the is_admin resolver reads (cookie, authorization): a request with "
+        "none of them is not asked about, so a flood of them is answered from memory",
+        many=True,
+    )
 
     # -- the store and its outages
     on_store_error: str = _setting(

@@ -206,6 +206,7 @@ class BlockedResponder:
     verdicts: dict[tuple[str, str, str | None], Verdict] = attrs.field(factory=dict)
     _retry: tuple[int, str] | None = None
     _eta: tuple[int, str] | None = None
+    _headers_now: tuple[int, Response, Sequence[tuple[str, str]]] | None = None
     _remembered_bytes: int = 0
 
     def remember(self, key: tuple[str, str, str | None], verdict: Verdict) -> None:
@@ -308,9 +309,14 @@ class BlockedResponder:
         return Response(response.status, (*response.headers, ("Retry-After", after)), response.body)
 
     def headers_now(self, response: Response) -> list[tuple[str, str]]:
-        """``response``'s headers plus ``Retry-After`` as of now, as a new list."""
-        headers = list(response.headers)
-        after = self.retry_after()
-        if after is not None:
-            headers.append(("Retry-After", after))
-        return headers
+        """``response``'s headers plus ``Retry-After`` as of now, as a new list
+        (made once per response and clock second: a flood repeats them)."""
+        if self.estimated_completion is None:
+            return list(response.headers)
+        second = int(time.time())
+        made = self._headers_now
+        if made is None or made[0] != second or made[1] is not response:
+            after = self.retry_after()
+            headers = (*response.headers, ("Retry-After", after)) if after else response.headers
+            made = self._headers_now = (second, response, headers)
+        return list(made[2])
