@@ -268,3 +268,20 @@ def test_a_resolver_header_that_is_no_header_name_is_refused_naming_it(
     monkeypatch.setenv("MAINTENANCE_RESOLVER_HEADERS", f"cookie,{value or '='}")
     with pytest.raises(ConfigurationError, match="MAINTENANCE_RESOLVER_HEADERS"):
         Settings.from_env()
+
+
+def test_a_line_folded_as_its_window_closes_is_still_reported() -> None:
+    """A thread that looked at a full window just before it closed folds its
+    line into it afterwards; the next flush reports it, so the log adds up."""
+    from maintguard.logs import LineLimiter
+
+    reported: list[tuple[tuple[str, ...], int]] = []
+    limiter = LineLimiter(lambda key, n: reported.append((key, n)), burst=1, window=60.0)
+    key = ("IMAGE_PROCESSING", "normal")
+    assert [True, False, False] == [limiter.allow_key(key, now=t) for t in (0.0, 1.0, 2.0)]
+    looked_at = limiter._keys[key]  # what the late thread holds
+    assert limiter.allow_key(key, now=61.0)  # a new window: the old one is reported
+    looked_at.folded.hit()  # the late thread's line
+    limiter.flush(now=62.0)
+    limiter.flush(now=63.0)
+    assert [(key, 2), (key, 1)] == reported

@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from maintguard.hits import LOCK_FREE, Hits
+
 logger = logging.getLogger("maintguard")
 
 _MAX_VALUE = 200
@@ -102,6 +104,19 @@ def folded(count: int, window: float) -> str:
     return f"(+{count} more in {window:g} s)"
 
 
+class _Window:
+    """One key's current window: its start, the lines logged in it, and the
+    folded ones, counted without a lock once the burst is spent (a flood)."""
+
+    __slots__ = ("folded", "full", "logged", "start")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.logged = 1
+        self.full = False
+        self.folded = Hits()
+
+
 class LineLimiter:
     """Rate-limits a kind of line per key, and says how many it folded.
 
@@ -111,6 +126,11 @@ class LineLimiter:
     housekeeper calls), so the report comes at most ``window`` after the
     first dropped line. At most ``max_keys`` keys are tracked (hostile
     clients choose keys): the oldest is reported and forgotten first.
+
+    Once a window's burst is spent, a line of its key is folded without
+    taking the lock (``maintguard.hits``). One folded by a thread that
+    looked just before its window closed is reported by the next ``flush``,
+    which looks at the windows closed since the last one again.
     """
 
     def __init__(
@@ -126,7 +146,8 @@ class LineLimiter:
         self.window = window
         self.max_keys = max_keys
         self._lock = threading.Lock()
-        self._keys: dict[tuple[str, ...], list[float]] = {}  # [window_start, logged, dropped]
+        self._keys: dict[tuple[str, ...], _Window] = {}
+        self._closed: list[tuple[tuple[str, ...], _Window]] = []
 
     def allow(self, *key: str, now: float | None = None) -> bool:
         return self.allow_key(key, now)
@@ -134,39 +155,52 @@ class LineLimiter:
     def allow_key(self, key: tuple[str, ...], now: float | None = None) -> bool:
         """``allow(*key)`` for a key tuple built once (a remembered verdict's)."""
         now = time.monotonic() if now is None else now
-        lock = self._lock
-        # acquire/release, not ``with``: this runs for every blocked request.
-        lock.acquire()
-        try:
+        entry = self._keys.get(key)
+        if entry is not None and entry.full and now - entry.start < self.window and LOCK_FREE:
+            entry.folded.hit()
+            return False
+        with self._lock:
             entry = self._keys.get(key)
-            if entry is None or now - entry[0] >= self.window:
+            if entry is None or now - entry.start >= self.window:
                 if entry is not None:
-                    del self._keys[key]
-                    if entry[2]:
-                        self.summary(key, int(entry[2]))
+                    self._close(key, self._keys.pop(key))
                 while len(self._keys) >= self.max_keys:
                     oldest = next(iter(self._keys))
-                    dropped = int(self._keys.pop(oldest)[2])
-                    if dropped:
-                        self.summary(oldest, dropped)
-                self._keys[key] = [now, 1, 0]
+                    self._close(oldest, self._keys.pop(oldest))
+                self._keys[key] = _Window(now)
                 return True
-            if entry[1] < self.burst:
-                entry[1] += 1
+            if entry.logged < self.burst:
+                entry.logged += 1
                 return True
-            entry[2] += 1
+            entry.full = True
+            entry.folded.hit()
             return False
-        finally:
-            lock.release()
+
+    def _close(self, key: tuple[str, ...], entry: _Window) -> None:
+        """Report a window's folded lines (lock held); kept until the next
+        flush for a thread that was folding into it as it closed."""
+        folded = entry.folded.take()
+        if folded:
+            self.summary(key, folded)
+        if entry.full:
+            self._closed.append((key, entry))
+            if len(self._closed) > self.max_keys:  # no flush for long: bounded
+                old_key, old = self._closed.pop(0)
+                folded = old.folded.take()
+                if folded:
+                    self.summary(old_key, folded)
 
     def flush(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
+            late, self._closed = self._closed, []
+            for key, entry in late:
+                folded = entry.folded.take()
+                if folded:
+                    self.summary(key, folded)
             for key, entry in list(self._keys.items()):
-                if now - entry[0] >= self.window:
-                    if entry[2]:
-                        self.summary(key, int(entry[2]))
-                    del self._keys[key]
+                if now - entry.start >= self.window:
+                    self._close(key, self._keys.pop(key))
 
 
 class BlockedLineLimiter(LineLimiter):

@@ -13,14 +13,14 @@ housekeeping tick late.
 
 from __future__ import annotations
 
-import itertools
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from maintguard.exceptions import DataRefusedError, StoreError
+from maintguard.hits import LOCK_FREE, Hits
 from maintguard.logs import escape, logger
 from maintguard.stores.base import SAMPLE_LIMIT, AttemptBatch, AttemptCounts, StateStore
 
@@ -37,31 +37,18 @@ _SAMPLE_LENGTH = 200
 TALLY_LIMIT = 4096
 TALLY_BYTES = 1024 * 1024
 
-#: ``next()`` on an ``itertools.count`` is one C call, which the GIL makes
-#: atomic; a free-threaded interpreter counts every block under the lock.
-_LOCK_FREE = getattr(sys, "_is_gil_enabled", lambda: True)()
 
+class Tally(Hits):
+    """The count of one remembered block: ``hit()`` adds one, with no lock
+    (see ``maintguard.hits``); the counters ``take`` it under theirs."""
 
-class Tally:
-    """The count of one remembered block: ``hit()`` adds one, with no lock,
-    and concurrent hits are never lost; ``take`` (the counters' lock held)
-    says how many came since it last looked."""
-
-    __slots__ = ("_count", "_seen", "epoch", "hit", "operation", "sample")
+    __slots__ = ("epoch", "operation", "sample")
 
     def __init__(self, epoch: str, operation: str, sample: str) -> None:
+        super().__init__()
         self.epoch = epoch
         self.operation = operation
         self.sample = sample
-        self._count = itertools.count()
-        self.hit: Callable[[], int] = self._count.__next__
-        self._seen = 0
-
-    def take(self) -> int:
-        reading = next(self._count)  # the hits so far, plus the takes
-        new = reading - self._seen
-        self._seen = reading + 1
-        return new
 
 
 def sample_of(path: str) -> str:
@@ -95,7 +82,7 @@ class AttemptCounters:
     def tally_for(self, epoch: str, operation: str, sample: str) -> Tally | None:
         """The lock-free count of a block about to be remembered (shared by
         every state of the maintenance); ``None`` past ``TALLY_LIMIT``."""
-        if not _LOCK_FREE:
+        if not LOCK_FREE:
             return None
         key = (epoch, operation, sample)
         with self._lock:
