@@ -204,10 +204,7 @@ class MaintenanceMiddleware:
                     await self._plain_http(scope, path, receive, send)
                     return
                 service.attempts.tally(verdict, view)
-                raw = verdict.raw_headers
-                after = answers.retry_after()
-                if after is not None:
-                    raw = (*raw, (b"retry-after", after.encode("ascii")))
+                raw = answers.raw_headers_now(verdict)
                 await send({"type": "http.response.start", "status": 503, "headers": raw})
                 await send({"type": "http.response.body", "body": response.body})
                 return

@@ -207,6 +207,7 @@ class BlockedResponder:
     _retry: tuple[int, str] | None = None
     _eta: tuple[int, str] | None = None
     _headers_now: tuple[int, Response, Sequence[tuple[str, str]]] | None = None
+    _raw_now: tuple[int, Verdict, Sequence[tuple[bytes, bytes]]] | None = None
     _remembered_bytes: int = 0
 
     def remember(self, key: tuple[str, str, str | None], verdict: Verdict) -> None:
@@ -307,6 +308,20 @@ class BlockedResponder:
         if after is None:
             return response
         return Response(response.status, (*response.headers, ("Retry-After", after)), response.body)
+
+    def raw_headers_now(self, verdict: Verdict) -> Sequence[tuple[bytes, bytes]]:
+        """A remembered block's ASGI headers plus ``Retry-After`` as of now
+        (made once per verdict and clock second)."""
+        if self.estimated_completion is None:
+            return verdict.raw_headers
+        second = int(time.time())
+        made = self._raw_now
+        if made is None or made[0] != second or made[1] is not verdict:
+            after = self.retry_after()
+            raw = verdict.raw_headers
+            headers = (*raw, (b"retry-after", after.encode("ascii"))) if after else raw
+            made = self._raw_now = (second, verdict, headers)
+        return made[2]
 
     def headers_now(self, response: Response) -> list[tuple[str, str]]:
         """``response``'s headers plus ``Retry-After`` as of now, as a new list
