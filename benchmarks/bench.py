@@ -4,7 +4,8 @@
     python3 dev.py bench            # or: nox -s bench / tox -e bench
     python3 dev.py bench --quick    # a smoke run (short, not written)
 
-1. ``run.py``: the per-request cost, in-process (ratios in one run);
+1. ``run.py``: the per-request cost, in-process (ratios in one run), and
+   ``instructions.py``: the same requests' instructions, under callgrind;
 2. ``propagation.py``: a change reaching 8 processes, over Redis and SQL;
 3. ``load.py``: real servers under ``wrk``, store restarts, memory.
 
@@ -26,6 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import instructions  # noqa: E402
 import load  # noqa: E402
 import propagation  # noqa: E402
 import run  # noqa: E402
@@ -93,6 +95,7 @@ def main() -> None:
     reps, n = (3, 2000) if args.quick else (15, 20_000)
     print("1/3 per-request cost, in-process", flush=True)
     per_request = run.report(run.run(reps, n))
+    counted = None if args.quick else instructions.measure()
     print("2/3 propagation to 8 processes", flush=True)
     spread = propagation_table(8, 20 if args.quick else 200, 5 if args.quick else 20)
     print("3/3 real servers under wrk", flush=True)
@@ -113,6 +116,13 @@ def main() -> None:
             f"Median of {reps} interleaved rounds of {n:,} calls (`benchmarks/run.py`).",
             "",
             per_request,
+            "",
+            "### Instructions per request",
+            "",
+            "Counted by valgrind's callgrind (`benchmarks/instructions.py`): the same on a "
+            "busy machine as on an idle one.",
+            "",
+            instructions.report(counted) if counted else "(valgrind was not available)",
             "",
             "### Propagation to 8 processes",
             "",

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Instructions per request, counted by valgrind's callgrind.
+
+    python benchmarks/instructions.py          # a table on stdout (about a minute)
+
+Seconds on a shared 2-core machine move with whatever else runs; the
+instructions a request executes do not. This runs the main scenarios of
+``run.py`` (10 rules) once each inside one ``valgrind --tool=callgrind``
+process, asking callgrind for a dump after each (``callgrind_control``),
+and reports each scenario's instructions per request: the same figure on an
+idle machine as on a busy one, so the ratios between scenarios are
+repeatable. An instruction is not a nanosecond (cache misses and branches
+differ between scenarios), so this complements the timed table, it does
+not replace it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+CHILD_FLAG = "--inside-callgrind"
+
+
+def ensure_valgrind() -> str | None:
+    """valgrind's path, installed with apt-get when missing (and root)."""
+    found = shutil.which("valgrind")
+    apt = shutil.which("apt-get")
+    if not found and apt and os.geteuid() == 0:
+        print("installing valgrind with apt-get", flush=True)
+        subprocess.run([apt, "update", "-qq"], stdout=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            [apt, "install", "-y", "-qq", "--no-install-recommends", "valgrind"],
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+        found = shutil.which("valgrind")
+    return found
+
+
+# ------------------------------------------------- inside callgrind
+
+
+def _scenarios() -> dict[str, tuple[Any, int]]:
+    """(batch, requests) per scenario, built as ``run.py`` builds them."""
+    import asyncio
+
+    import run
+
+    loop = asyncio.new_event_loop()
+    off = run.service_with(10, active=False)
+    on = run.service_with(10, active=True)
+    emergency = run.service_with(10, active=True, emergency=True)
+    flag = run.Flag()
+    wsgi, asgi = run.WsgiMiddleware, run.AsgiMiddleware
+    n = 4000
+    scenarios: dict[str, tuple[Any, int]] = {
+        "wsgi bare": (run.wsgi_batch(run.bare_wsgi, *run.BLOCKED), n),
+        "wsgi flag check": (run.wsgi_batch(run.FlagWsgi(run.bare_wsgi, flag), *run.BLOCKED), n),
+        "wsgi maintguard off": (run.wsgi_batch(wsgi(run.bare_wsgi, off), *run.BLOCKED), n),
+        "wsgi maintguard on, blocked": (run.wsgi_batch(wsgi(run.bare_wsgi, on), *run.BLOCKED), n),
+        "wsgi maintguard on, allowed": (run.wsgi_batch(wsgi(run.bare_wsgi, on), *run.ALLOWED), n),
+        "wsgi maintguard emergency, blocked (HTML)": (
+            run.wsgi_batch(wsgi(run.bare_wsgi, emergency), *run.ALLOWED),
+            n,
+        ),
+        "asgi bare": (run.asgi_batch(run.bare_asgi, *run.BLOCKED, loop), n),
+        "asgi flag check": (
+            run.asgi_batch(run.FlagAsgi(run.bare_asgi, flag), *run.BLOCKED, loop),
+            n,
+        ),
+        "asgi maintguard off": (
+            run.asgi_batch(asgi(run.bare_asgi, off), *run.BLOCKED, loop),  # type: ignore[arg-type]
+            n,
+        ),
+        "asgi maintguard off, no event-stream tracking": (
+            run.asgi_batch(
+                asgi(run.bare_asgi, off, track_event_streams=False),  # type: ignore[arg-type]
+                *run.BLOCKED,
+                loop,
+            ),
+            n,
+        ),
+        "asgi maintguard on, blocked": (
+            run.asgi_batch(asgi(run.bare_asgi, on), *run.BLOCKED, loop),  # type: ignore[arg-type]
+            n,
+        ),
+        "asgi maintguard emergency, blocked (HTML)": (
+            run.asgi_batch(asgi(run.bare_asgi, emergency), *run.ALLOWED, loop),  # type: ignore[arg-type]
+            n,
+        ),
+    }
+    if run._django_installed():
+        few = n // 8  # a Django request is some 30 times a bare WSGI one
+        scenarios["django bare"] = (run.django_batch(run.django_handler(None), *run.BLOCKED), few)
+        scenarios["django maintguard on, blocked"] = (
+            run.django_batch(run.django_handler(on), *run.BLOCKED),
+            few,
+        )
+        scenarios["django maintguard emergency, blocked (HTML)"] = (
+            run.django_batch(run.django_handler(emergency), *run.ALLOWED),
+            few,
+        )
+    return scenarios
+
+
+def _dump(label: str) -> None:
+    control = shutil.which("callgrind_control") or "callgrind_control"
+    subprocess.run(
+        [control, f"--dump={label}", str(os.getpid())],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def inside(names_file: Path) -> None:
+    sys.path.insert(0, str(HERE))
+    scenarios = _scenarios()
+    names_file.write_text(json.dumps([[name, n] for name, (_, n) in scenarios.items()]))
+    for batch, n in scenarios.values():
+        batch(max(n // 10, 1))  # warm caches, remember verdicts, start threads
+    gc.disable()
+    _dump("start")
+    # What a dump costs (it starts callgrind_control): taken off each figure.
+    _dump("empty")
+    for index, (batch, n) in enumerate(scenarios.values()):
+        batch(n)
+        _dump(f"s{index}")
+
+
+# ------------------------------------------------------- outside
+
+
+def measure() -> dict[str, float] | None:
+    """Instructions per request by scenario; ``None`` without valgrind."""
+    valgrind = ensure_valgrind()
+    if valgrind is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out, names_file = Path(tmp) / "callgrind.out", Path(tmp) / "names.json"
+        subprocess.run(
+            [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}",
+             sys.executable, __file__, CHILD_FLAG, str(names_file)],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        totals = _dumps(Path(tmp))
+        names = json.loads(names_file.read_text())
+    overhead = totals["empty"]
+    return {
+        name: (totals[f"s{i}"] - overhead) / requests for i, (name, requests) in enumerate(names)
+    }
+
+
+def _dumps(directory: Path) -> dict[str, int]:
+    """``label -> instructions`` of each ``callgrind_control --dump=label``."""
+    totals: dict[str, int] = {}
+    for path in directory.glob("callgrind.out*"):
+        label = total = None
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith("desc: Trigger: dump "):
+                label = line.removeprefix("desc: Trigger: dump ").strip()
+            elif line.startswith("summary:"):
+                total = int(line.split()[1])
+        if label is not None and total is not None:
+            totals[label] = total
+    return totals
+
+
+def report(counts: dict[str, float]) -> str:
+    lines = [
+        "| scenario | instructions per request | over bare | x the flag check's overhead |",
+        "|---|---:|---:|---:|",
+    ]
+    flags = {
+        kind: counts[f"{kind} flag check"] - counts[f"{kind} bare"] for kind in ("wsgi", "asgi")
+    }
+    for name, value in counts.items():
+        kind = name.split()[0]
+        bare = counts.get(f"{kind} bare", value)
+        over = value - bare
+        ratio = f"{over / flags[kind]:.2f}" if kind in flags and over and flags[kind] else ""
+        lines.append(f"| {name} | {value:,.0f} | {over:,.0f} | {ratio} |")
+    lines.append("")
+    lines.append("| target (in instructions) | measured | met |")
+    lines.append("|---|---|---|")
+    for name, label in (
+        ("wsgi maintguard off", "wsgi: off ≤ 2x the flag check's overhead"),
+        ("asgi maintguard off", "asgi: off ≤ 2x the flag check's overhead"),
+        (
+            "asgi maintguard off, no event-stream tracking",
+            "asgi: off ≤ 2x the flag check's overhead, event streams not tracked",
+        ),
+    ):
+        kind = name.split()[0]
+        ratio = (counts[name] - counts[f"{kind} bare"]) / flags[kind]
+        lines.append(f"| {label} | ratio {ratio:.2f} | {'yes' if ratio <= 2 else 'no'} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == CHILD_FLAG:
+        inside(Path(sys.argv[2]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args()
+    counts = measure()
+    if counts is None:
+        sys.exit("valgrind is needed: apt-get install valgrind")
+    print(report(counts))
+
+
+if __name__ == "__main__":
+    main()
