@@ -33,18 +33,11 @@ CHILD_FLAG = "--inside-callgrind"
 
 def ensure_valgrind() -> str | None:
     """valgrind's path, installed with apt-get when missing (and root)."""
-    found = shutil.which("valgrind")
-    apt = shutil.which("apt-get")
-    if not found and apt and os.geteuid() == 0:
-        print("installing valgrind with apt-get", flush=True)
-        subprocess.run([apt, "update", "-qq"], stdout=subprocess.DEVNULL, check=False)
-        subprocess.run(
-            [apt, "install", "-y", "-qq", "--no-install-recommends", "valgrind"],
-            stdout=subprocess.DEVNULL,
-            check=False,
-        )
-        found = shutil.which("valgrind")
-    return found
+    sys.path.insert(0, str(HERE))
+    import debian  # here: the run inside callgrind needs none of it
+
+    debian.ensure("valgrind", "callgrind_control")
+    return shutil.which("valgrind")
 
 
 # ------------------------------------------------- inside callgrind
