@@ -47,63 +47,64 @@ def _scenarios() -> dict[str, tuple[Any, int]]:
     """(batch, requests) per scenario, built as ``run.py`` builds them."""
     import asyncio
 
-    import run
+    from scenarios import (
+        ALLOWED,
+        BLOCKED,
+        AsgiMiddleware,
+        Flag,
+        FlagAsgi,
+        FlagWsgi,
+        WsgiMiddleware,
+        _django_installed,
+        asgi_batch,
+        bare_asgi,
+        bare_wsgi,
+        django_batch,
+        django_handler,
+        service_with,
+        wsgi_batch,
+    )
 
     loop = asyncio.new_event_loop()
-    off = run.service_with(10, active=False)
-    on = run.service_with(10, active=True)
-    emergency = run.service_with(10, active=True, emergency=True)
-    flag = run.Flag()
-    wsgi, asgi = run.WsgiMiddleware, run.AsgiMiddleware
+    off = service_with(10, active=False)
+    on = service_with(10, active=True)
+    emergency = service_with(10, active=True, emergency=True)
+    flag = Flag()
+
+    def asgi(service: Any, request: tuple[str, str], **options: Any) -> Any:
+        middleware = AsgiMiddleware(bare_asgi, service, **options)  # type: ignore[arg-type]
+        return asgi_batch(middleware, *request, loop)
+
     n = 4000
-    scenarios: dict[str, tuple[Any, int]] = {
-        "wsgi bare": (run.wsgi_batch(run.bare_wsgi, *run.BLOCKED), n),
-        "wsgi flag check": (run.wsgi_batch(run.FlagWsgi(run.bare_wsgi, flag), *run.BLOCKED), n),
-        "wsgi maintguard off": (run.wsgi_batch(wsgi(run.bare_wsgi, off), *run.BLOCKED), n),
-        "wsgi maintguard on, blocked": (run.wsgi_batch(wsgi(run.bare_wsgi, on), *run.BLOCKED), n),
-        "wsgi maintguard on, allowed": (run.wsgi_batch(wsgi(run.bare_wsgi, on), *run.ALLOWED), n),
+    table: dict[str, tuple[Any, int]] = {
+        "wsgi bare": (wsgi_batch(bare_wsgi, *BLOCKED), n),
+        "wsgi flag check": (wsgi_batch(FlagWsgi(bare_wsgi, flag), *BLOCKED), n),
+        "wsgi maintguard off": (wsgi_batch(WsgiMiddleware(bare_wsgi, off), *BLOCKED), n),
+        "wsgi maintguard on, blocked": (wsgi_batch(WsgiMiddleware(bare_wsgi, on), *BLOCKED), n),
+        "wsgi maintguard on, allowed": (wsgi_batch(WsgiMiddleware(bare_wsgi, on), *ALLOWED), n),
         "wsgi maintguard emergency, blocked (HTML)": (
-            run.wsgi_batch(wsgi(run.bare_wsgi, emergency), *run.ALLOWED),
+            wsgi_batch(WsgiMiddleware(bare_wsgi, emergency), *ALLOWED),
             n,
         ),
-        "asgi bare": (run.asgi_batch(run.bare_asgi, *run.BLOCKED, loop), n),
-        "asgi flag check": (
-            run.asgi_batch(run.FlagAsgi(run.bare_asgi, flag), *run.BLOCKED, loop),
-            n,
-        ),
-        "asgi maintguard off": (
-            run.asgi_batch(asgi(run.bare_asgi, off), *run.BLOCKED, loop),  # type: ignore[arg-type]
-            n,
-        ),
+        "asgi bare": (asgi_batch(bare_asgi, *BLOCKED, loop), n),
+        "asgi flag check": (asgi_batch(FlagAsgi(bare_asgi, flag), *BLOCKED, loop), n),
+        "asgi maintguard off": (asgi(off, BLOCKED), n),
         "asgi maintguard off, no event-stream tracking": (
-            run.asgi_batch(
-                asgi(run.bare_asgi, off, track_event_streams=False),  # type: ignore[arg-type]
-                *run.BLOCKED,
-                loop,
-            ),
+            asgi(off, BLOCKED, track_event_streams=False),
             n,
         ),
-        "asgi maintguard on, blocked": (
-            run.asgi_batch(asgi(run.bare_asgi, on), *run.BLOCKED, loop),  # type: ignore[arg-type]
-            n,
-        ),
-        "asgi maintguard emergency, blocked (HTML)": (
-            run.asgi_batch(asgi(run.bare_asgi, emergency), *run.ALLOWED, loop),  # type: ignore[arg-type]
-            n,
-        ),
+        "asgi maintguard on, blocked": (asgi(on, BLOCKED), n),
+        "asgi maintguard emergency, blocked (HTML)": (asgi(emergency, ALLOWED), n),
     }
-    if run._django_installed():
+    if _django_installed():
         few = n // 8  # a Django request is some 30 times a bare WSGI one
-        scenarios["django bare"] = (run.django_batch(run.django_handler(None), *run.BLOCKED), few)
-        scenarios["django maintguard on, blocked"] = (
-            run.django_batch(run.django_handler(on), *run.BLOCKED),
+        table["django bare"] = (django_batch(django_handler(None), *BLOCKED), few)
+        table["django maintguard on, blocked"] = (django_batch(django_handler(on), *BLOCKED), few)
+        table["django maintguard emergency, blocked (HTML)"] = (
+            django_batch(django_handler(emergency), *ALLOWED),
             few,
         )
-        scenarios["django maintguard emergency, blocked (HTML)"] = (
-            run.django_batch(run.django_handler(emergency), *run.ALLOWED),
-            few,
-        )
-    return scenarios
+    return table
 
 
 def _dump(label: str) -> None:
