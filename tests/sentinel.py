@@ -52,25 +52,35 @@ class SentinelGroup:
 
     # -- asking the sentinels ---------------------------------------------------
 
-    def master_port(self) -> int | None:
-        """The master's port as a majority of the sentinels name it, or None
-        while they disagree (mid-failover) or too few of them answer."""
+    def named_masters(self) -> Counter[int]:
+        """How many sentinels name each port as the master's."""
         named: Counter[int] = Counter()
         for port in self.sentinel_ports:
             with contextlib.suppress(redis.RedisError, OSError), _client(port) as sentinel:
                 address = sentinel.sentinel_get_master_addr_by_name(SERVICE)
                 if address:
                     named[int(address[1])] += 1
-        port, votes = next(iter(named.most_common(1)), (None, 0))
+        return named
+
+    def master_port(self) -> int | None:
+        """The master's port as a majority of the sentinels name it, or None
+        while they disagree (mid-failover) or too few of them answer."""
+        port, votes = next(iter(self.named_masters().most_common(1)), (None, 0))
         return port if votes >= QUORUM else None
 
-    def wait_for_promotion(self, old_master: int, timeout: float = TIMEOUT) -> int:
-        """Wait until a majority of sentinels name a master other than
-        ``old_master``; its port."""
+    def wait_for_promotion(
+        self, old_master: int, timeout: float = TIMEOUT, *, named_by: int = QUORUM
+    ) -> int:
+        """Wait until ``named_by`` sentinels name a master other than
+        ``old_master``; its port. One is enough for clients, which take the
+        first sentinel naming a master it does not think down; the others
+        learn it from that one within a second or two."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            port = self.master_port()
-            if port is not None and port != old_master:
+            named = self.named_masters()
+            named.pop(old_master, None)
+            port, votes = next(iter(named.most_common(1)), (None, 0))
+            if port is not None and votes >= named_by:
                 return port
             time.sleep(0.02)
         raise RuntimeError(f"no promotion {timeout:g}s after the master died\n{self.logs()}")
