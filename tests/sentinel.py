@@ -112,6 +112,19 @@ class SentinelGroup:
         process.wait(10)
         return port
 
+    @contextlib.contextmanager
+    def frozen_sentinels(self, count: int) -> Iterator[None]:
+        """The first ``count`` sentinels stopped (SIGSTOP) inside: they accept
+        connections (the kernel does) and never answer, like a hung host."""
+        frozen = [self._processes[port] for port in self.sentinel_ports[:count]]
+        for process in frozen:
+            process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for process in frozen:
+                process.send_signal(signal.SIGCONT)
+
     # -- life cycle -----------------------------------------------------------------
 
     def start(self) -> None:

@@ -3,7 +3,9 @@
 Every connection gets the store's timeout on connect and on each command,
 and no client-side retry: a retried compare-and-set could report a lost race
 for a change that in fact went through. Sentinel URLs get a master client
-whose sentinel connections follow the same rules.
+whose sentinel connections follow the same rules, with the timeout shared
+among the sentinels: a new connection asks them one by one for the master,
+and that search must not take one timeout per sentinel.
 """
 
 from __future__ import annotations
@@ -55,9 +57,11 @@ def _sentinel_client(
     except ValueError:
         raise ConfigurationError("the sentinel URL's database must be a number") from None
     options = _connection_options(timeout)
+    # Asking every sentinel in turn (all of them frozen, say) fits in one timeout.
+    asking = _connection_options(timeout / len(sentinels))
     # redis-py leaves these two unannotated.
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
-        sentinels, sentinel_kwargs=dict(options), **options
+        sentinels, sentinel_kwargs=asking, **options
     )
     master: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
         service,
