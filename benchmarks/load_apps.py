@@ -7,10 +7,14 @@ variables the benchmark sets for the server it starts:
   competitor (``django-maintenance-mode``, ``fastapi-maintenance``);
 - ``MAINTENANCE_STORE_URL``: maintguard's store (Redis or PostgreSQL).
 
-``flask_app`` and ``fastapi_app`` are the examples under ``examples/``,
-unwrapped for ``none``; ``django_app`` is a minimal Django project with the
-same routes, for the Django rows. maintguard's log lines go to stderr, so
-the benchmark can count them.
+``flask_app`` and ``fastapi_app`` are the examples under ``examples/``. The
+bare and competitor variants are built with maintguard's integration calls
+patched out while the example builds (``init_app``, ``install``, the
+``admin_dependency``), so they carry no maintguard code at all;
+``_check_bare`` stops the worker at start-up if anything of maintguard is
+left. ``django_app`` is a minimal Django project with the same routes, for
+the Django rows. maintguard's log lines go to stderr, so the benchmark can
+count them.
 """
 
 from __future__ import annotations
@@ -18,14 +22,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 VARIANT = os.environ.get("BENCH_VARIANT", "maintguard")
+#: The examples' ``create_app`` takes the service for ``/login`` alone,
+#: which the bench never requests: an app without maintguard holds none.
+NO_SERVICE: Any = None
 
 # The lines a blocked flood writes are counted from stderr.
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
@@ -38,11 +47,15 @@ def _service() -> Any:
 
 
 def _flask() -> Any:
-    from examples.flask_app.app import create_app
+    from examples.flask_app import app as example
 
-    app = create_app(_service())
-    if VARIANT == "none":
-        app.wsgi_app = app.wsgi_app.app  # type: ignore[attr-defined, method-assign]
+    if VARIANT == "maintguard":
+        return example.create_app(_service())
+    # init_app is all of maintguard the example installs: the middleware,
+    # the request-context hook, the session stamp, the CLI group.
+    with mock.patch.object(example.maintenance, "init_app"):
+        app = example.create_app(NO_SERVICE)
+    _check_bare(app)
     return app
 
 
@@ -71,20 +84,121 @@ def _nodelay_under_uvicorn() -> None:
     H11Protocol.connection_made = connection_made  # type: ignore[method-assign]
 
 
+def _not_installed(app: Any, service: Any, **options: Any) -> Any:
+    return app
+
+
 def _fastapi() -> Any:
     _nodelay_under_uvicorn()
-    from examples.fastapi_app.app import create_app
+    from examples.fastapi_app import app as example
 
-    from maintguard.asgi import MaintenanceMiddleware
-
-    app = create_app(_service())
-    if VARIANT != "maintguard":  # the stack is built at the first request
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not MaintenanceMiddleware]
+    if VARIANT == "maintguard":
+        return example.create_app(_service())
+    # install() adds the middleware, the router guard, the control API, the
+    # exception handler and the lifespan; the example's admin_dependency
+    # becomes the app's own user_is_admin, as the app would have it alone.
+    with (
+        mock.patch.object(example, "install", _not_installed),
+        mock.patch.object(example, "maintenance_admin", example.user_is_admin),
+    ):
+        app = example.create_app(NO_SERVICE)
     if VARIANT == "fastapi-maintenance":
         from fastapi_maintenance import MaintenanceModeMiddleware
 
         app.add_middleware(MaintenanceModeMiddleware)  # FASTAPI_MAINTENANCE_MODE
+    _check_bare(app)
     return app
+
+
+# ------------------------------------------------------- nothing of ours
+
+
+def _check_bare(app: Any) -> None:
+    """Stop the worker if a bare or competitor app still carries maintguard:
+    its figures would be maintguard's, not the app's (or the competitor's)."""
+    found = list(_maintguard_parts(app))
+    if found:
+        raise RuntimeError(
+            f"the {VARIANT!r} bench app still carries maintguard: {'; '.join(found)}"
+        )
+
+
+def _ours(thing: object) -> bool:
+    module = getattr(thing, "__module__", None)
+    if not isinstance(module, str):
+        module = type(thing).__module__
+    return module.partition(".")[0] == "maintguard"
+
+
+def _maintguard_parts(app: Any) -> Iterator[str]:
+    if hasattr(app, "url_map"):  # Flask
+        yield from _flask_parts(app)
+    elif hasattr(app, "user_middleware"):  # Starlette, FastAPI
+        yield from _starlette_parts(app)
+    else:  # Django's WSGIHandler: what the settings load into it
+        yield from _django_parts()
+
+
+def _flask_parts(app: Any) -> Iterator[str]:
+    layer = app.wsgi_app
+    while layer is not None:
+        if _ours(layer):
+            yield f"WSGI middleware {type(layer).__name__}"
+        layer = getattr(layer, "app", None)
+    if _ours(vars(app).get("preprocess_request")):
+        yield "the request-context hook (preprocess_request)"
+    for kind in ("before_request_funcs", "after_request_funcs", "teardown_request_funcs"):
+        for functions in getattr(app, kind).values():
+            yield from (f"{kind}: {f.__name__}" for f in functions if _ours(f))
+    yield from (f"view {name}" for name, view in app.view_functions.items() if _ours(view))
+    if "maintguard" in app.extensions:
+        yield "the maintguard extension"
+    if "maintguard" in app.cli.commands:
+        yield "the flask maintguard command"
+
+
+def _starlette_parts(app: Any) -> Iterator[str]:
+    yield from (f"ASGI middleware {m.cls.__name__}" for m in app.user_middleware if _ours(m.cls))
+    router = app.router
+    if _ours(getattr(router, "middleware_stack", None)):
+        yield f"router guard {type(router.middleware_stack).__name__}"
+    if _ours(router.lifespan_context):
+        yield "the service's lifespan"
+    for kind, handler in app.exception_handlers.items():
+        if _ours(kind) or _ours(handler):
+            yield f"exception handler for {getattr(kind, '__name__', kind)}"
+    for route in _routes(app.routes):
+        path = getattr(route, "path", "(included router)")
+        if _ours(getattr(route, "endpoint", None)):
+            yield f"route {path}"
+        for call in _dependencies(getattr(route, "dependant", None)):
+            if _ours(call):
+                yield f"dependency {path}: {call.__name__}"
+
+
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, those behind mounts and included routers too."""
+    for route in routes:
+        yield route
+        included = getattr(route, "original_router", None)  # FastAPI's include_router
+        inner = included.routes if included is not None else getattr(route, "routes", None)
+        if inner:
+            yield from _routes(inner)
+
+
+def _dependencies(dependant: Any) -> Iterator[Any]:
+    for sub in getattr(dependant, "dependencies", ()):
+        yield sub.call
+        yield from _dependencies(sub)
+
+
+def _django_parts() -> Iterator[str]:
+    from django.conf import settings
+
+    yield from (f"middleware {m}" for m in settings.MIDDLEWARE if m.startswith("maintguard"))
+    yield from (f"app {a}" for a in settings.INSTALLED_APPS if a.startswith("maintguard"))
+    if SERVICE is not None:
+        yield "the service"
 
 
 # ----------------------------------------------------------------- Django
@@ -99,7 +213,10 @@ def _django() -> Any:
         SERVICE = _service()
     from django.core.wsgi import get_wsgi_application
 
-    return get_wsgi_application()
+    handler = get_wsgi_application()
+    if VARIANT != "maintguard":
+        _check_bare(handler)
+    return handler
 
 
 def _index(request: Any) -> Any:
