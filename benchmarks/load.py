@@ -9,8 +9,9 @@ gunicorn (4 sync workers, the Flask example, and a small Django project) and
 uvicorn (2 workers, the FastAPI example), each on 127.0.0.1, driven by
 ``wrk`` (Debian's; installed with apt when missing and we are root). The
 stores are a redis-server and a PostgreSQL cluster started here in temporary
-directories. Every load run is bounded in time (``--seconds``) and, for the
-memory run, in count (``--count``, within the time cap ``--cap``).
+directories. Every load run is bounded in time (``--seconds``); the memory
+run is bounded in count (``--count``) and ends when it is reached, or at its
+time cap (``--cap``).
 
 The modules:
 
@@ -28,12 +29,9 @@ The modules:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -42,8 +40,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load_report import report
-from load_servers import PostgreSQL, Redis, rss_kib, serving, switch
-from load_tools import Load, Results, Wrk, ensure_wrk
+from load_servers import PostgreSQL, Redis, RssWatch, serving, switch
+from load_tools import Load, Results, Wrk, WrkRun, ensure_wrk
 
 from maintguard import MaintenanceService
 
@@ -169,7 +167,7 @@ def _fastapi_rows(h: Harness) -> dict[str, Load]:
 # ------------------------------------------------------------- restarts
 
 
-def two_floods(wrk: Wrk, url: str, seconds: float) -> tuple[subprocess.Popen[str], ...]:
+def two_floods(wrk: Wrk, url: str, seconds: float) -> tuple[WrkRun, WrkRun]:
     """GET / and POST /upload at once, counted apart."""
     return (
         wrk.start(url, seconds=seconds, threads=1, connections=16),
@@ -204,7 +202,7 @@ def redis_restart(h: Harness) -> None:
                     raise
                 time.sleep(0.01)
         written = time.monotonic()
-        reads, writes = (Wrk.finish(p) for p in floods)
+        reads, writes = (Wrk.finish(run) for run in floods)
         writer.close()
         switch(redis.url, on=False)
     h.results.restarts["Redis restart (stopped 2 s)"] = {
@@ -234,7 +232,7 @@ def postgresql_restart(h: Harness) -> None:
             began = time.monotonic()
             pg.restart()
             restarted = time.monotonic() - began
-            reads, writes = (Wrk.finish(p) for p in floods)
+            reads, writes = (Wrk.finish(run) for run in floods)
         check = MaintenanceService(pg.url)
         held = check.get_maintenance_status()
         check.close()
@@ -257,28 +255,11 @@ def memory_run(h: Harness) -> None:
     env = maintguard_env("flask", h.redis.url)
     with serving("gunicorn", "flask_app", h.tmp, **env) as server:
         switch(h.redis.url, on=True)
-        pids = server.workers()
-        start = {pid: rss_kib(pid) for pid in pids}
-        peak = dict(start)
-        middle: dict[int, int] = {}  # a third of the way: flat means no growth after it
-        stop = threading.Event()
-        began = time.monotonic()
-
-        def sample() -> None:
-            while not stop.wait(0.5):
-                for pid in pids:
-                    with contextlib.suppress(OSError):
-                        rss = rss_kib(pid)
-                        peak[pid] = max(peak[pid], rss)
-                        if time.monotonic() - began >= h.cap / 3:
-                            middle.setdefault(pid, rss)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        load = h.wrk.run(server.url, "GET", "/r/", seconds=h.cap, kind="random", limit=h.count)
-        stop.set()
-        sampler.join()
-        end = {pid: rss_kib(pid) for pid in pids}
+        watch = RssWatch(server.workers())
+        # A GET to an unknown path is a read, allowed: the app's 404; a POST is blocked.
+        run = h.wrk.start(server.url, "GET", "/r/", seconds=h.cap, kind="random", limit=h.count)
+        load = Wrk.finish(run, on_third=lambda third: watch.mark(f"{third}/3"))
+        end = watch.stop()
         blocked_lines = server.log_lines("Operation blocked")
         switch(h.redis.url, on=False)
     h.results.memory = {
@@ -286,7 +267,16 @@ def memory_run(h: Harness) -> None:
         "wanted": h.count,
         "cap": h.cap,
         "server": "gunicorn 4 workers, Flask example",
-        "rss": [(start[p], middle.get(p, 0), peak[p], end[p]) for p in pids],
+        "rss": [
+            (
+                watch.start[pid],
+                watch.marks.get("1/3", {}).get(pid),
+                watch.marks.get("2/3", {}).get(pid),
+                watch.peak[pid],
+                end[pid],
+            )
+            for pid in watch.pids
+        ],
         "blocked lines": blocked_lines,
     }
     print("  memory run: done", flush=True)

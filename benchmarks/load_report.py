@@ -61,23 +61,28 @@ def _restarts(results: Results) -> list[str]:
 
 def _memory(m: dict[str, Any]) -> list[str]:
     load: Load = m["load"]
-    scaled = (
-        ""
-        if load.requests >= m["wanted"]
-        else f" (scaled down: {load.requests:,} of {m['wanted']:,} in the {m['cap']:g} s cap)"
-    )
+    wanted = m["wanted"]
+    if load.requests >= wanted:
+        reached = f"{load.requests:,} requests in {load.seconds:.0f} s"
+    else:
+        reached = (
+            f"{load.requests:,} requests in {load.seconds:.0f} s (scaled down: "
+            f"{wanted:,} wanted, the {m['cap']:g} s cap reached)"
+        )
+    thirds = [f"after {round(wanted * k / 3):,} requests" for k in (1, 2)]
     out = [
         "",
         f"**Memory, random high-cardinality paths in maintenance** ({m['server']}, "
-        f"Redis; GET and POST to /r/<random>/<random>): {load.requests:,} "
-        f"requests{scaled} at {load.rps:,.0f}/s; answers {load.status_text()}; "
+        f"Redis; GET and POST to /r/<random>/<random>): {reached} at "
+        f"{load.rps:,.0f}/s; answers {_answers(load)}; "
         f'{m["blocked lines"]} "Operation blocked" lines.',
         "",
-        f"| worker | RSS start MiB | after {m['cap'] / 3:g} s | peak MiB | end MiB |",
-        "|---|---:|---:|---:|---:|",
+        f"| worker | RSS start MiB | {thirds[0]} | {thirds[1]} | peak MiB | end MiB |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for i, rss in enumerate(m["rss"], 1):
-        out.append(f"| {i} | " + " | ".join(f"{kib / 1024:.1f}" for kib in rss) + " |")
+    for i, sizes in enumerate(m["rss"], 1):
+        cells = ("—" if kib is None else f"{kib / 1024:.1f}" for kib in sizes)
+        out.append(f"| {i} | " + " | ".join(cells) + " |")
     return out
 
 

@@ -3,8 +3,9 @@
 ``Server`` is gunicorn or uvicorn serving one of ``benchmarks/load_apps.py``'s
 apps on a free loopback port; ``Redis`` and ``PostgreSQL`` are the stores,
 started in a temporary directory so that a part can stop and start them
-under traffic. ``rss_kib`` reads a worker's resident set from ``/proc``;
-``switch`` turns maintenance on or off through the shared store.
+under traffic. ``rss_kib`` reads a worker's resident set from ``/proc``,
+``RssWatch`` follows it through a run; ``switch`` turns maintenance on or
+off through the shared store.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -203,3 +205,42 @@ def switch(url: str, on: bool) -> None:
     finally:
         service.close()
     time.sleep(1.0)
+
+
+class RssWatch:
+    """Each worker's resident set: at the start, at the moments asked for
+    (``mark``), its peak (sampled every 0.5 s, on a thread) and now."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.start = self.now()
+        self.peak = dict(self.start)
+        self.marks: dict[str, dict[int, int]] = {}
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def now(self) -> dict[int, int]:
+        found = {}
+        for pid in self.pids:
+            with contextlib.suppress(OSError):  # a worker that has gone reads as 0
+                found[pid] = rss_kib(pid)
+        return {pid: found.get(pid, 0) for pid in self.pids}
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = self._seen(self.now())
+
+    def _seen(self, sizes: dict[int, int]) -> dict[int, int]:
+        for pid, kib in sizes.items():
+            self.peak[pid] = max(self.peak[pid], kib)
+        return sizes
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self._seen(self.now())
+
+    def stop(self) -> dict[int, int]:
+        """Stop sampling; the sizes at the end."""
+        self._stop.set()
+        self._sampler.join()
+        return self._seen(self.now())

@@ -1,8 +1,8 @@
 """The load generator of ``benchmarks/load.py``: Debian's ``wrk`` and what it measured.
 
 ``Wrk`` runs wrk with a Lua script that counts the answers by status; a
-run is bounded in time and, when given a count, by that. ``Load`` is one
-run's figures;
+run is bounded in time and, when given a count, ends as soon as every
+thread has answered its share. ``Load`` is one run's figures;
 ``Results`` collects every part's figures for the report.
 """
 
@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 CONNECTIONS = 32
+#: A counted run's progress marks: wrk reports each thread's thirds on stdout.
+THIRDS = 3
+
+# wrk's main thread sleeps the whole ``-d`` before it joins its threads, so a
+# thread stopping at its share does not end the run: each thread says
+# "THIRD 3" when it stops, and ``Wrk.finish`` interrupts wrk (SIGINT, which
+# wrk answers with its summary) once all have. "THIRD 1" and "THIRD 2" let a
+# caller act a third and two thirds of the way. Against sync workers
+# (gunicorn's) a stopped thread's open connections hold workers until they
+# time out, so the last thread's share ends seconds late.
 LUA = r"""
 local threads = {}
 local next_id = 0
@@ -27,7 +39,7 @@ function setup(thread)
 end
 function init(args)
   method = args[1]; path = args[2]; kind = args[3]; limit = tonumber(args[4]) or 0
-  counts = {}; n = 0
+  counts = {}; n = 0; third = 0
   math.randomseed(os.time() * 100 + id)
   if method == "POST" then
     wrk.body = "{}"
@@ -45,7 +57,11 @@ end
 function response(status, headers, body)
   counts[status] = (counts[status] or 0) + 1
   n = n + 1
-  if limit > 0 and n >= limit then wrk.thread:stop() end
+  if limit > 0 and third < 3 and n >= limit * (third + 1) / 3 then
+    third = third + 1
+    io.write(string.format("THIRD %d\n", third)); io.stdout:flush()
+    if third == 3 then wrk.thread:stop() end
+  end
 end
 function done(summary, latency, requests)
   local total = {}
@@ -99,6 +115,14 @@ class Load:
         return ", ".join(f"{code}: {count:,}" for code, count in sorted(self.statuses.items()))
 
 
+@dataclass
+class WrkRun:
+    """A wrk process under way."""
+
+    process: subprocess.Popen[str]
+    threads: int
+
+
 class Wrk:
     def __init__(self, binary: str, directory: Path) -> None:
         self.binary = binary
@@ -116,9 +140,9 @@ class Wrk:
         limit: int = 0,
         threads: int = 2,
         connections: int = CONNECTIONS,
-    ) -> subprocess.Popen[str]:
+    ) -> WrkRun:
         per_thread = -(-limit // threads) if limit else 0
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [
                 self.binary, f"-t{threads}", f"-c{connections}", f"-d{max(int(seconds), 1)}s",
                 "--timeout", "5s", "-s", str(self.script), url,
@@ -128,11 +152,29 @@ class Wrk:
             stderr=subprocess.STDOUT,
             text=True,
         )  # fmt: skip
+        return WrkRun(process, threads)
 
     @staticmethod
-    def finish(process: subprocess.Popen[str]) -> Load:
-        out, _ = process.communicate(timeout=600)
-        return _parsed(out)
+    def finish(run: WrkRun, on_third: Callable[[int], None] | None = None) -> Load:
+        """Wait for the run's summary; ``on_third(k)`` once every thread has
+        answered k thirds of its share (a counted run)."""
+        process = run.process
+        reached = [0] * (THIRDS + 1)
+        lines = []
+        for line in process.stdout or ():
+            lines.append(line)
+            if not line.startswith("THIRD "):
+                continue
+            third = int(line.split()[1])
+            reached[third] += 1
+            if reached[third] < run.threads:
+                continue
+            if on_third is not None:
+                on_third(third)
+            if third == THIRDS:
+                process.send_signal(signal.SIGINT)  # every thread has stopped: the count is in
+        process.wait(timeout=60)
+        return _parsed("".join(lines))
 
     def run(self, url: str, method: str = "GET", path: str = "/", **options: Any) -> Load:
         return self.finish(self.start(url, method, path, **options))
