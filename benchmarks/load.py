@@ -77,6 +77,20 @@ def without_maintguard(app: str, variant: str = "none", **settings: str) -> dict
     return {"BENCH_APP": app, "BENCH_VARIANT": variant, **settings}
 
 
+def checked(title: str, rows: Mapping[str, Load]) -> dict[str, Load]:
+    """The rows, with a warning now for each that met unexpected statuses
+    (the report marks it as not valid)."""
+    for name, load in rows.items():
+        if not load.valid:
+            print(
+                f"  NOT VALID: {title}, {name}: expected {load.expected_text()}, "
+                f"got {load.status_text() or 'no answer'}",
+                file=sys.stderr,
+                flush=True,
+            )
+    return dict(rows)
+
+
 # ----------------------------------------------------------------- rows
 
 SERVERS = (("gunicorn 4 workers, Flask example", "gunicorn", "flask_app", "flask"),
@@ -88,37 +102,39 @@ def server_rows(h: Harness) -> None:
     for title, kind, app, name in SERVERS:
         rows: dict[str, Load] = {}
         with serving(kind, app, h.tmp, **without_maintguard(name)) as server:
-            rows["no middleware: GET /"] = wrk.run(server.url, seconds=seconds)
+            rows["no middleware: GET /"] = wrk.run(server.url, seconds=seconds, expect=[200])
             rows["no middleware: POST /upload (the app's route)"] = wrk.run(
-                server.url, "POST", "/upload", seconds=seconds
+                server.url, "POST", "/upload", seconds=seconds, expect=[201]
             )
         switch(store, on=False)
         with serving(kind, app, h.tmp, **maintguard_env(name, store)) as server:
-            rows["maintguard off: GET /"] = wrk.run(server.url, seconds=seconds)
+            rows["maintguard off: GET /"] = wrk.run(server.url, seconds=seconds, expect=[200])
             rows["maintguard off: POST /upload"] = wrk.run(
-                server.url, "POST", "/upload", seconds=seconds
+                server.url, "POST", "/upload", seconds=seconds, expect=[201]
             )
             switch(store, on=True)
-            rows["maintguard on, allowed: GET /"] = wrk.run(server.url, seconds=seconds)
+            rows["maintguard on, allowed: GET /"] = wrk.run(
+                server.url, seconds=seconds, expect=[200]
+            )
             before = server.log_lines("")
             blocked_before = server.log_lines("Operation blocked")
             rows["maintguard on, blocked: POST /upload"] = wrk.run(
-                server.url, "POST", "/upload", seconds=seconds
+                server.url, "POST", "/upload", seconds=seconds, expect=[503]
             )
             h.results.log_lines[title] = (
                 server.log_lines("Operation blocked") - blocked_before,
                 server.log_lines("") - before,
             )
             switch(store, on=False)
-        h.results.servers[title] = rows
+        h.results.servers[title] = checked(title, rows)
         print(f"  {title}: done", flush=True)
 
 
 def competitor_rows(h: Harness) -> None:
     title = "gunicorn 4 workers, Django"
-    h.results.competitors[title] = _django_rows(h)
+    h.results.competitors[title] = checked(title, _django_rows(h))
     title = "uvicorn 2 workers, FastAPI"
-    h.results.competitors[title] = _fastapi_rows(h)
+    h.results.competitors[title] = checked(title, _fastapi_rows(h))
     print("  competitors: done", flush=True)
 
 
@@ -126,25 +142,27 @@ def _django_rows(h: Harness) -> dict[str, Load]:
     wrk, seconds, store = h.wrk, h.seconds, h.redis.url
     rows: dict[str, Load] = {}
     with serving("gunicorn", "django_app", h.tmp, **without_maintguard("django")) as server:
-        rows["no middleware: GET /"] = wrk.run(server.url, seconds=seconds)
+        rows["no middleware: GET /"] = wrk.run(server.url, seconds=seconds, expect=[200])
         rows["no middleware: POST /upload"] = wrk.run(
-            server.url, "POST", "/upload", seconds=seconds
+            server.url, "POST", "/upload", seconds=seconds, expect=[201]
         )
     with serving("gunicorn", "django_app", h.tmp, **maintguard_env("django", store)) as server:
-        rows["maintguard off: GET /"] = wrk.run(server.url, seconds=seconds)
+        rows["maintguard off: GET /"] = wrk.run(server.url, seconds=seconds, expect=[200])
         switch(store, on=True)
         rows["maintguard on, blocked: POST /upload"] = wrk.run(
-            server.url, "POST", "/upload", seconds=seconds
+            server.url, "POST", "/upload", seconds=seconds, expect=[503]
         )
         switch(store, on=False)
     # django-maintenance-mode: on or off for the server's life (its setting).
     env = without_maintguard("django", "django-maintenance-mode", BENCH_MAINTENANCE="0")
     with serving("gunicorn", "django_app", h.tmp, **env) as server:
-        rows["django-maintenance-mode off: GET /"] = wrk.run(server.url, seconds=seconds)
+        rows["django-maintenance-mode off: GET /"] = wrk.run(
+            server.url, seconds=seconds, expect=[200]
+        )
     env["BENCH_MAINTENANCE"] = "1"
     with serving("gunicorn", "django_app", h.tmp, **env) as server:
         rows["django-maintenance-mode on, blocked: POST /upload"] = wrk.run(
-            server.url, "POST", "/upload", seconds=seconds
+            server.url, "POST", "/upload", seconds=seconds, expect=[503]
         )
     return rows
 
@@ -155,11 +173,11 @@ def _fastapi_rows(h: Harness) -> dict[str, Load]:
     # fastapi-maintenance's default backend reads FASTAPI_MAINTENANCE_MODE.
     env = without_maintguard("fastapi", "fastapi-maintenance", FASTAPI_MAINTENANCE_MODE="0")
     with serving("uvicorn", "fastapi_app", h.tmp, **env) as server:
-        rows["fastapi-maintenance off: GET /"] = wrk.run(server.url, seconds=seconds)
+        rows["fastapi-maintenance off: GET /"] = wrk.run(server.url, seconds=seconds, expect=[200])
     env["FASTAPI_MAINTENANCE_MODE"] = "1"
     with serving("uvicorn", "fastapi_app", h.tmp, **env) as server:
         rows["fastapi-maintenance on, blocked: POST /upload"] = wrk.run(
-            server.url, "POST", "/upload", seconds=seconds
+            server.url, "POST", "/upload", seconds=seconds, expect=[503]
         )
     return rows
 
@@ -257,11 +275,15 @@ def memory_run(h: Harness) -> None:
         switch(h.redis.url, on=True)
         watch = RssWatch(server.workers())
         # A GET to an unknown path is a read, allowed: the app's 404; a POST is blocked.
-        run = h.wrk.start(server.url, "GET", "/r/", seconds=h.cap, kind="random", limit=h.count)
+        run = h.wrk.start(
+            server.url, "GET", "/r/", seconds=h.cap, kind="random", limit=h.count,
+            expect=[404, 503],
+        )  # fmt: skip
         load = Wrk.finish(run, on_third=lambda third: watch.mark(f"{third}/3"))
         end = watch.stop()
         blocked_lines = server.log_lines("Operation blocked")
         switch(h.redis.url, on=False)
+    checked("memory run", {"random paths": load})
     h.results.memory = {
         "load": load,
         "wanted": h.count,

@@ -1,4 +1,10 @@
-"""The Markdown of ``benchmarks/load.py``'s results, for ``docs/performance.md``."""
+"""The Markdown of ``benchmarks/load.py``'s results, for ``docs/performance.md``.
+
+A row whose answers were not the statuses it should get (a bench app that
+answered 500) is printed as not valid, with what it got, never with its
+throughput as if it were a measurement; the comparisons that would use it
+say so too.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,15 @@ HEAD = "| scenario | requests/s | p50 ms | p99 ms | answers |\n|---|---:|---:|--
 
 def _answers(load: Load) -> str:
     errors = f"; socket errors: {load.socket_errors:,}" if load.socket_errors else ""
-    return load.status_text() + errors
+    if load.valid:
+        return load.status_text() + errors
+    got = load.status_text() or "no answer"
+    return f"NOT VALID: expected {load.expected_text()}, got {got}{errors}"
 
 
 def _row(name: str, load: Load) -> str:
+    if not load.valid:
+        return f"| {name} | not valid | | | {_answers(load)} |"
     return f"| {name} | {load.rps:,.0f} | {load.p50:.2f} | {load.p99:.2f} | {_answers(load)} |"
 
 
@@ -23,11 +34,23 @@ def _server_notes(rows: dict[str, Load], lines: int, total: int) -> list[str]:
     off = rows["maintguard off: GET /"]
     own = rows["no middleware: POST /upload (the app's route)"]
     blocked = rows["maintguard on, blocked: POST /upload"]
+    if bare.valid and off.valid:
+        overhead = (
+            f"- maintguard off vs no middleware: {100 * (off.rps / bare.rps - 1):+.1f}% "
+            "throughput (goal: within 2%)."
+        )
+    else:
+        overhead = "- maintguard off vs no middleware: not compared (a row is not valid)."
+    if own.valid and blocked.valid:
+        flood = (
+            f"- blocked flood vs the app's own route: {blocked.rps / own.rps:.1f}x the "
+            f"throughput, p50 {blocked.p50:.2f} ms vs {own.p50:.2f} ms (goal: 5x)."
+        )
+    else:
+        flood = "- blocked flood vs the app's own route: not compared (a row is not valid)."
     return [
-        f"- maintguard off vs no middleware: {100 * (off.rps / bare.rps - 1):+.1f}% "
-        "throughput (goal: within 2%).",
-        f"- blocked flood vs the app's own route: {blocked.rps / own.rps:.1f}x the "
-        f"throughput, p50 {blocked.p50:.2f} ms vs {own.p50:.2f} ms (goal: 5x).",
+        overhead,
+        flood,
         f"- log lines during the blocked flood of {blocked.requests:,} requests: "
         f'{lines} "Operation blocked" lines, {total} lines in all.',
         "",

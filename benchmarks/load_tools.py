@@ -2,8 +2,10 @@
 
 ``Wrk`` runs wrk with a Lua script that counts the answers by status; a
 run is bounded in time and, when given a count, ends as soon as every
-thread has answered its share. ``Load`` is one run's figures;
-``Results`` collects every part's figures for the report.
+thread has answered its share. ``Load`` is one run's figures, with the
+statuses the run should have got, so that a run that met something else
+(a 500 from a broken bench app) is reported as not valid instead of as a
+measurement. ``Results`` collects every part's figures for the report.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,21 +108,34 @@ class Load:
     p99: float = 0.0
     socket_errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    #: The statuses this run should get; empty: whatever came is the point.
+    expected: frozenset[int] = frozenset()
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @property
+    def valid(self) -> bool:
+        """Whether every answer had an expected status (a figure worth printing)."""
+        if not self.expected:
+            return True
+        return bool(self.statuses) and set(self.statuses) <= self.expected
+
     def status_text(self) -> str:
         return ", ".join(f"{code}: {count:,}" for code, count in sorted(self.statuses.items()))
+
+    def expected_text(self) -> str:
+        return " or ".join(str(code) for code in sorted(self.expected))
 
 
 @dataclass
 class WrkRun:
-    """A wrk process under way."""
+    """A wrk process under way, and what its answers should be."""
 
     process: subprocess.Popen[str]
     threads: int
+    expected: frozenset[int]
 
 
 class Wrk:
@@ -140,6 +155,7 @@ class Wrk:
         limit: int = 0,
         threads: int = 2,
         connections: int = CONNECTIONS,
+        expect: Iterable[int] = (),
     ) -> WrkRun:
         per_thread = -(-limit // threads) if limit else 0
         process = subprocess.Popen(
@@ -152,7 +168,7 @@ class Wrk:
             stderr=subprocess.STDOUT,
             text=True,
         )  # fmt: skip
-        return WrkRun(process, threads)
+        return WrkRun(process, threads, frozenset(expect))
 
     @staticmethod
     def finish(run: WrkRun, on_third: Callable[[int], None] | None = None) -> Load:
@@ -174,14 +190,14 @@ class Wrk:
             if third == THIRDS:
                 process.send_signal(signal.SIGINT)  # every thread has stopped: the count is in
         process.wait(timeout=60)
-        return _parsed("".join(lines))
+        return _parsed("".join(lines), run.expected)
 
     def run(self, url: str, method: str = "GET", path: str = "/", **options: Any) -> Load:
         return self.finish(self.start(url, method, path, **options))
 
 
-def _parsed(out: str) -> Load:
-    load = Load()
+def _parsed(out: str, expected: frozenset[int]) -> Load:
+    load = Load(expected=expected)
     for line in out.splitlines():
         parts = line.split()
         if parts[:1] == ["STATUS"]:
