@@ -70,6 +70,10 @@ def maintguard_env(app: str, store: str) -> dict[str, str]:
         "BENCH_APP": app,
         "BENCH_VARIANT": "maintguard",
         "MAINTENANCE_STORE_URL": store,
+        # As the examples' demo sets it: their is_admin reads the login
+        # cookie, so a request without one is judged without asking it and
+        # answered from maintguard's remembered verdicts.
+        "MAINTENANCE_RESOLVER_HEADERS": "cookie",
     }
 
 

@@ -5,7 +5,8 @@ variables the benchmark sets for the server it starts:
 
 - ``BENCH_VARIANT``: ``none`` (the bare example app), ``maintguard``, or the
   competitor (``django-maintenance-mode``, ``fastapi-maintenance``);
-- ``MAINTENANCE_STORE_URL``: maintguard's store (Redis or PostgreSQL).
+- ``MAINTENANCE_STORE_URL`` and the other ``MAINTENANCE_*`` settings:
+  maintguard's service, read with ``MaintenanceService.from_env()``.
 
 ``flask_app`` and ``fastapi_app`` are the examples under ``examples/``. The
 bare and competitor variants are built with maintguard's integration calls
@@ -43,7 +44,9 @@ logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(me
 def _service() -> Any:
     from maintguard import MaintenanceService
 
-    return MaintenanceService(os.environ.get("MAINTENANCE_STORE_URL", "memory://"))
+    # From the environment, as a deployment builds it: the bench sets the
+    # store and MAINTENANCE_RESOLVER_HEADERS as the examples' demo does.
+    return MaintenanceService.from_env()
 
 
 def _flask() -> Any:
