@@ -87,12 +87,38 @@ def _nodelay_under_uvicorn() -> None:
     H11Protocol.connection_made = connection_made  # type: ignore[method-assign]
 
 
+def _accept_evenly_under_uvicorn() -> None:
+    """One connection per wake-up of each uvicorn worker's accept.
+
+    The workers of ``uvicorn --workers`` share one listening socket, and
+    asyncio accepts up to ``backlog`` (2048) waiting connections each time
+    it wakes: wrk's 32 connections, opened at once, often all went to one
+    worker (32 and 0, 31 and 1), which then served the run alone at half
+    the throughput while the other idled. Taken one at a time, they are
+    shared by both workers' loops, which the same connection wakes. Only
+    the batch changes: the listen queue keeps uvicorn's backlog.
+    """
+    from asyncio import selector_events
+
+    loop_class: Any = selector_events.BaseSelectorEventLoop
+    accept = loop_class._accept_connection
+
+    def accept_one(
+        self: Any, factory: Any, sock: Any, ssl: Any = None, server: Any = None,
+        backlog: int = 100, *args: Any, **kwargs: Any,
+    ) -> Any:  # fmt: skip
+        return accept(self, factory, sock, ssl, server, 1, *args, **kwargs)
+
+    loop_class._accept_connection = accept_one
+
+
 def _not_installed(app: Any, service: Any, **options: Any) -> Any:
     return app
 
 
 def _fastapi() -> Any:
     _nodelay_under_uvicorn()
+    _accept_evenly_under_uvicorn()
     from examples.fastapi_app import app as example
 
     if VARIANT == "maintguard":
