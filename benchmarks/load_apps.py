@@ -70,21 +70,30 @@ def _nodelay_under_uvicorn() -> None:
     and an answer written in two parts (start, body) waits ~40 ms for the
     client's delayed ACK — every app alike, maintguard or not. A production
     deployment under ``uvicorn --workers`` meets the same; the bench measures
-    the apps, not that.
+    the apps, not that. Both HTTP implementations the bench names
+    (``--http h11``, ``--http httptools``) are patched.
     """
     import socket
 
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    made = H11Protocol.connection_made
+    protocols: list[Any] = [H11Protocol]
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # httptools not installed: only h11 can be asked for
+        pass
+    else:
+        protocols.append(HttpToolsProtocol)
+    for protocol in protocols:
+        made = protocol.connection_made
 
-    def connection_made(self: Any, transport: Any) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        made(self, transport)
+        def connection_made(self: Any, transport: Any, made: Any = made) -> None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            made(self, transport)
 
-    H11Protocol.connection_made = connection_made  # type: ignore[method-assign]
+        protocol.connection_made = connection_made
 
 
 def _accept_evenly_under_uvicorn() -> None:

@@ -35,7 +35,9 @@ BIN = Path(sys.executable).parent
 class Server:
     """gunicorn or uvicorn serving one of ``benchmarks/load_apps.py``'s apps."""
 
-    def __init__(self, kind: str, app: str, env: dict[str, str], directory: Path) -> None:
+    def __init__(
+        self, kind: str, app: str, env: dict[str, str], directory: Path, *, http: str = "h11"
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = directory / f"server-{self.port}.log"
@@ -46,10 +48,12 @@ class Server:
                 "--log-level", "warning", f"benchmarks.load_apps:{app}",
             ]  # fmt: skip
         else:
+            # The HTTP implementation named, never uvicorn's pick of what is
+            # installed: the bench app's TCP_NODELAY patch is per protocol.
             command = [
                 str(BIN / "uvicorn"), "--workers", "2", "--host", "127.0.0.1",
-                "--port", str(self.port), "--no-access-log", "--log-level", "warning",
-                f"benchmarks.load_apps:{app}",
+                "--port", str(self.port), "--http", http, "--no-access-log",
+                "--log-level", "warning", f"benchmarks.load_apps:{app}",
             ]  # fmt: skip
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
@@ -103,8 +107,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(kind: str, app: str, directory: Path, **env: str) -> Iterator[Server]:
-    server = Server(kind, app, env, directory)
+def serving(
+    kind: str, app: str, directory: Path, *, http: str = "h11", **env: str
+) -> Iterator[Server]:
+    server = Server(kind, app, env, directory, http=http)
     try:
         yield server
     finally:

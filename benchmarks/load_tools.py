@@ -30,7 +30,8 @@ THIRDS = 3
 # wrk answers with its summary) once all have. "THIRD 1" and "THIRD 2" let a
 # caller act a third and two thirds of the way. Against sync workers
 # (gunicorn's) a stopped thread's open connections hold workers until they
-# time out, so the last thread's share ends seconds late.
+# time out, so the last thread's share ends seconds late; the counted run,
+# the memory run, is served by uvicorn, where they hold nothing.
 LUA = r"""
 local threads = {}
 local next_id = 0
