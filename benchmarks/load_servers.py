@@ -59,12 +59,20 @@ class Server:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=self._log_file, stderr=self._log_file
         )
-        wait_for_port(self.port, timeout=60)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except Exception as exc:
+            self.stop()
+            log = self.log.read_text(errors="replace")[-4000:]
+            raise SystemExit(f"{kind} {app} did not start ({exc}):\n{log}") from None
 
     def _wait_ready(self) -> None:
+        """Until the app answers; a server that exits (an app that refused to
+        start, a bare app that was not bare) fails at once, not at the deadline."""
         deadline = time.monotonic() + 60
         while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}")
             try:
                 with urllib.request.urlopen(self.url + "/", timeout=5):  # noqa: S310 - loopback
                     break
@@ -97,7 +105,8 @@ class Server:
         return sum(needle in line for line in self.log.read_text(errors="replace").splitlines())
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(20)
         except subprocess.TimeoutExpired:
