@@ -100,7 +100,7 @@ def main() -> None:
     spread = propagation_table(8, 20 if args.quick else 200, 5 if args.quick else 20)
     print("3/3 real servers under wrk", flush=True)
     seconds = 2.0 if args.quick else 6.0
-    count, cap = (20_000, 10.0) if args.quick else (1_000_000, 150.0)
+    count, cap = (20_000, 10.0) if args.quick else (1_000_000, 360.0)
     served = load.report(load.run(seconds, count, cap), seconds)
     took = time.monotonic() - began
     command = "python3 dev.py bench" + (" --quick" if args.quick else "")
