@@ -7,7 +7,8 @@
 1. ``run.py``: the per-request cost, in-process (ratios in one run), and
    ``instructions.py``: the same requests' instructions, under callgrind;
 2. ``propagation.py``: a change reaching 8 processes, over Redis and SQL;
-3. ``load.py``: real servers under ``wrk``, store restarts, memory.
+3. ``load.py``: real servers under ``wrk``, store restarts, memory, and
+   ``failover.py``: a Redis Sentinel failover during traffic.
 
 The generated part of ``docs/performance.md`` lies between the markers
 ``<!-- bench:begin -->`` and ``<!-- bench:end -->``; the rest of the page is
@@ -27,6 +28,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import debian  # noqa: E402
+import failover  # noqa: E402
 import instructions  # noqa: E402
 import load  # noqa: E402
 import propagation  # noqa: E402
@@ -92,6 +95,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short runs; docs not written")
     args = parser.parse_args()
     began = time.monotonic()
+    # Everything the parts drive, installed up front (one apt-get run).
+    absent = debian.ensure("wrk", "valgrind", "callgrind_control", "redis-server", "initdb")
+    if absent:
+        sys.exit(f"the bench needs {', '.join(absent)}: install them (apt-get, as root)")
     reps, n = (3, 2000) if args.quick else (15, 20_000)
     print("1/3 per-request cost, in-process", flush=True)
     per_request = run.report(run.run(reps, n))
@@ -101,7 +108,8 @@ def main() -> None:
     print("3/3 real servers under wrk", flush=True)
     seconds = 2.0 if args.quick else 6.0
     count, cap = (20_000, 10.0) if args.quick else (1_000_000, 360.0)
-    served = load.report(load.run(seconds, count, cap), seconds)
+    results = load.run(seconds, count, cap, extra={"failover": failover.failover_part})
+    served = load.report(results, seconds)
     took = time.monotonic() - began
     command = "python3 dev.py bench" + (" --quick" if args.quick else "")
     section = "\n".join(

@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from load import Load, Server, Wrk, ensure_wrk, serving, switch, two_floods  # noqa: E402
+from load import Harness, maintguard_env, two_floods  # noqa: E402
+from load_servers import Server, serving, switch  # noqa: E402
+from load_tools import Load, Wrk, ensure_wrk  # noqa: E402
 from tests.sentinel import SentinelGroup, sentinel_group  # noqa: E402
 from tests.servers import _find  # noqa: E402
 
@@ -155,30 +157,27 @@ def sentinel_failover(wrk: Wrk, tmp: Path, seconds: float) -> dict[str, Any]:
     if _find("redis-server") is None:
         sys.exit("redis-server is needed (apt-get install redis-server)")
     flood = max(seconds, 10)
-    with sentinel_group() as group:
-        env = {
-            "BENCH_APP": "flask",
-            "MAINTENANCE_STORE_URL": group.url,
-            "MAINTENANCE_RESOLVER_HEADERS": "cookie",
-        }
-        with serving("gunicorn", "flask_app", tmp, BENCH_VARIANT="maintguard", **env) as server:
-            switch(group.url, on=True)
-            # Replication is asynchronous: without the replica's acknowledgement
-            # (WAIT 1) a write the master took may die with it, and "state kept"
-            # would measure luck rather than maintguard.
-            group.wait_for_replication()
-            audit_before = _audit(group.url)
-            writer = MaintenanceService(group.url)
-            try:
-                writer.view()  # connected and subscribed before the kill, like a worker
-                floods = two_floods(wrk, server.url, flood)
-                floods_end = time.monotonic() + flood
-                time.sleep(KILL_AFTER)
-                result = _kill_and_measure(group, server, writer)
-                reads, writes = (Wrk.finish(p) for p in floods)
-            finally:
-                writer.close()
-            audit_after = _audit(group.url)
+    with (
+        sentinel_group() as group,
+        serving("gunicorn", "flask_app", tmp, **maintguard_env("flask", group.url)) as server,
+    ):
+        switch(group.url, on=True)
+        # Replication is asynchronous: without the replica's acknowledgement
+        # (WAIT 1) a write the master took may die with it, and "state kept"
+        # would measure luck rather than maintguard.
+        group.wait_for_replication()
+        audit_before = _audit(group.url)
+        writer = MaintenanceService(group.url)
+        try:
+            writer.view()  # connected and subscribed before the kill, like a worker
+            floods = two_floods(wrk, server.url, flood)
+            floods_end = time.monotonic() + flood
+            time.sleep(KILL_AFTER)
+            result = _kill_and_measure(group, server, writer)
+            reads, writes = (Wrk.finish(p) for p in floods)
+        finally:
+            writer.close()
+        audit_after = _audit(group.url)
     # What the promoted master held is the trail under the new change: the
     # same records as before the kill, no "restore" written over a loss.
     held = audit_after[1:]
@@ -192,6 +191,19 @@ def sentinel_failover(wrk: Wrk, tmp: Path, seconds: float) -> dict[str, Any]:
         "version after": held[0].version if held else 0,
         "floods covered it": served_at < floods_end,
     }
+
+
+def failover_part(h: Harness) -> None:
+    """The failover as a part of ``load.run`` (``extra={"failover": failover_part}``)."""
+    h.results.sections["failover"] = "\n".join(
+        [
+            "**Redis Sentinel failover during traffic** (gunicorn 4 workers, Flask, "
+            "maintenance on; GET / and POST /upload floods at once):",
+            "",
+            report(sentinel_failover(h.wrk, h.tmp, h.seconds)),
+        ]
+    )
+    print("  Sentinel failover: done", flush=True)
 
 
 def _answers(load: Load) -> str:

@@ -10,7 +10,6 @@ measurement. ``Results`` collects every part's figures for the report.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -81,18 +80,10 @@ end
 
 
 def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    apt = shutil.which("apt-get")
-    if os.geteuid() == 0 and apt:
-        print("installing wrk with apt-get", flush=True)
-        subprocess.run([apt, "update", "-qq"], stdout=subprocess.DEVNULL, check=False)
-        subprocess.run(
-            [apt, "install", "-y", "-qq", "--no-install-recommends", "wrk"],
-            stdout=subprocess.DEVNULL,
-            check=False,
-        )
+    """wrk's path, installed with apt-get when missing (and root)."""
+    import debian
+
+    debian.ensure("wrk")
     found = shutil.which("wrk")
     if not found:
         sys.exit("wrk is needed: apt-get install wrk (Debian/Ubuntu) or brew install wrk")
