@@ -143,16 +143,7 @@ def django_environ(method: str, path: str) -> dict[str, Any]:
 
 
 def django_batch(handler: Any, method: str, path: str) -> Batch:
-    environ = django_environ(method, path)
-
-    def run(n: int) -> float:
-        start_response = _start_response
-        started = time.perf_counter()
-        for _ in range(n):
-            handler(environ, start_response)
-        return time.perf_counter() - started
-
-    return run
+    return environ_batch(handler, django_environ(method, path))
 
 
 # ----------------------------------------------------------------- the rules
@@ -212,7 +203,11 @@ def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any =
 
 
 def wsgi_batch(app: Callable[..., Any], method: str, path: str) -> Batch:
-    environ = environ_for(method, path)
+    return environ_batch(app, environ_for(method, path))
+
+
+def environ_batch(app: Callable[..., Any], environ: dict[str, Any]) -> Batch:
+    """``n`` calls of a WSGI app (a Django handler too) with one environ."""
 
     def run(n: int) -> float:
         start_response = _start_response
