@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from tests.servers import _as_user, _find, free_port, wait_for_port  # noqa: E402
+from tests.servers import RedisServer, _as_user, _find, free_port, wait_for_port  # noqa: E402
 
 from maintguard import MaintenanceService  # noqa: E402
 
@@ -126,35 +126,14 @@ def serving(
         server.stop()
 
 
-class Redis:
+class Redis(RedisServer):
     """A redis-server with an append-only file, so a restart keeps the state."""
 
     def __init__(self, directory: Path) -> None:
         binary = _find("redis-server")
         if binary is None:
             sys.exit("redis-server is needed (apt-get install redis-server)")
-        self.binary = binary
-        self.directory = directory
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(20)
-            self.process = None
+        super().__init__(binary, directory, durable=True)
 
 
 class PostgreSQL:

@@ -68,9 +68,11 @@ def _find(*names: str) -> str | None:
 class RedisServer:
     """A redis-server that a test may stop, start and pause (SIGSTOP)."""
 
-    def __init__(self, binary: str, directory: Path) -> None:
+    def __init__(self, binary: str, directory: Path, *, durable: bool = False) -> None:
         self.binary = binary
         self.directory = directory
+        #: An append-only file written on every command: a restart keeps the data.
+        self.durable = durable
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -88,8 +90,7 @@ class RedisServer:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *(("--appendonly", "yes", "--appendfsync", "always") if self.durable else ()),
                 "--dir",
                 str(self.directory),
                 "--protected-mode",
@@ -103,7 +104,7 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
-            self.process.wait(10)
+            self.process.wait(20)
             self.process = None
 
     def pause(self) -> None:
