@@ -224,12 +224,15 @@ class MaintenanceService:
 
     # -------------------------------------------------------------- decisions
 
-    def decide(self, info: RequestInfo, *, bounded: bool = True) -> Decision:
+    def decide(self, info: RequestInfo, *, bounded: bool = True, plain: bool = False) -> Decision:
         """Allow, block or simulate one request; ``bounded``: the resolver
-        runs on its own threads for at most ``resolver_timeout``."""
+        runs on its own threads for at most ``resolver_timeout``; ``plain``:
+        none of the headers it reads came (``resolver_headers``), so it is not asked."""
         decision, pending = self.judge(info)
         if pending:
-            admin = self.resolvers.call(info) if bounded else self.decider.resolve_admin(info)
+            admin = None
+            if not plain:
+                admin = self.resolvers.call(info) if bounded else self.decider.resolve_admin(info)
             decision = self.finish(info, decision, admin)
         return decision
 

@@ -210,10 +210,7 @@ class MaintenanceMiddleware:
                 return
         info = request_info(scope, path)
         if key is not None:
-            # Plain: nothing the resolver reads is there to vouch for an admin.
-            decision, pending = service.judge(info)
-            if pending:
-                decision = service.finish(info, decision, None)
+            decision = service.decide(info, plain=True)
         elif self.defer_resolver and not stream:
             decision, pending = service.judge(info)
             if pending:
