@@ -21,7 +21,7 @@ from pathlib import Path
 
 import redis
 
-from tests.servers import _find, free_port, missing, wait_for_port
+from tests.servers import free_port, required, wait_for_port
 
 SERVICE = "maintguard-failover"
 QUORUM = 2
@@ -242,10 +242,7 @@ def _client(port: int, timeout: float = 2.0) -> Iterator[redis.Redis]:
 def sentinel_group() -> Iterator[SentinelGroup]:
     """A ready group; every process is stopped and reaped on the way out,
     whatever happened inside."""
-    binary = _find("redis-server")
-    if binary is None:
-        missing("redis-server")
-    assert binary is not None
+    binary = required("redis-server")
     with tempfile.TemporaryDirectory(prefix="maintguard-sentinel-") as directory:
         group = SentinelGroup(binary, Path(directory))
         try:

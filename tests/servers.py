@@ -32,6 +32,16 @@ def missing(what: str) -> None:
     pytest.skip(message)
 
 
+def required(*names: str, what: str | None = None) -> str:
+    """The path of the first of ``names`` installed; the test skips (fails
+    under MAINTGUARD_REQUIRE_SERVICES) naming ``what`` when none is."""
+    found = _find(*names)
+    if found is None:
+        missing(what or names[0])
+    assert found is not None
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -128,10 +138,7 @@ class RedisServer:
 
 @contextlib.contextmanager
 def redis_server() -> Iterator[RedisServer]:
-    binary = _find("redis-server")
-    if binary is None:
-        missing("redis-server")
-    assert binary is not None
+    binary = required("redis-server")
     with tempfile.TemporaryDirectory(prefix="maintguard-redis-") as directory:
         server = RedisServer(binary, Path(directory))
         server.start()
@@ -153,11 +160,8 @@ def _as_user(user: str) -> list[str]:
 @contextlib.contextmanager
 def postgresql_server() -> Iterator[str]:
     """Yield a SQLAlchemy URL of a fresh PostgreSQL cluster."""
-    initdb = _find("initdb")
-    pg_ctl = _find("pg_ctl")
-    if initdb is None or pg_ctl is None:
-        missing("PostgreSQL (initdb, pg_ctl)")
-    assert initdb is not None and pg_ctl is not None
+    initdb = required("initdb", what="PostgreSQL (initdb, pg_ctl)")
+    pg_ctl = required("pg_ctl", what="PostgreSQL (initdb, pg_ctl)")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="maintguard-pg-") as directory:
         data = Path(directory) / "data"
@@ -206,11 +210,10 @@ def postgresql_server() -> Iterator[str]:
 @contextlib.contextmanager
 def mariadb_server() -> Iterator[str]:
     """Yield a SQLAlchemy URL of a fresh MariaDB server."""
-    server = _find("mariadbd", "mysqld")
-    install = _find("mariadb-install-db", "mysql_install_db")
-    if server is None or install is None:
-        missing("MariaDB (mariadbd, mariadb-install-db)")
-    assert server is not None and install is not None
+    server = required("mariadbd", "mysqld", what="MariaDB (mariadbd, mariadb-install-db)")
+    install = required(
+        "mariadb-install-db", "mysql_install_db", what="MariaDB (mariadbd, mariadb-install-db)"
+    )
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="maintguard-mariadb-") as directory:
         data = Path(directory) / "data"
