@@ -31,14 +31,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from load import Harness, maintguard_env, two_floods  # noqa: E402
-from load_servers import Server, serving, switch  # noqa: E402
+from load_servers import Server, first_change_accepted, serving, switch  # noqa: E402
 from load_tools import Load, Wrk, ensure_wrk  # noqa: E402
 from tests.sentinel import SentinelGroup, sentinel_group  # noqa: E402
 from tests.servers import _find  # noqa: E402
 
 from maintguard import MaintenanceService  # noqa: E402
 from maintguard.core.state import AuditRecord  # noqa: E402
-from maintguard.exceptions import StoreError  # noqa: E402
 
 #: Into the flood when the master dies: every worker is busy by then.
 KILL_AFTER = 3.0
@@ -65,20 +64,6 @@ def _watch_promotion(group: SentinelGroup, old_master: int, seen: dict[str, floa
     # The first sentinel naming the replica: from then on clients can find it.
     group.wait_for_promotion(old_master, GIVE_UP, named_by=1)
     seen["promoted"] = time.monotonic()
-
-
-def _first_change_accepted(writer: MaintenanceService, killed: float) -> tuple[int, int]:
-    """Retry a change until the store takes it: (its version, attempts)."""
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            status = writer.enable_maintenance(NEW_REASON, duration=3600)
-            return status.version, attempts
-        except StoreError:  # while no master answers; count and retry
-            if time.monotonic() - killed > GIVE_UP:
-                raise
-            time.sleep(0.01)
 
 
 def _until_served(server: Server, version: int) -> tuple[float, float]:
@@ -137,7 +122,7 @@ def _kill_and_measure(
     ]
     for watcher in watchers:
         watcher.start()
-    version, attempts = _first_change_accepted(writer, killed)
+    version, attempts = first_change_accepted(writer, NEW_REASON, killed, GIVE_UP)
     written = time.monotonic()
     served_first, served_all = _until_served(server, version)
     for watcher in watchers:

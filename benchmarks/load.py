@@ -40,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load_report import report
-from load_servers import PostgreSQL, Redis, RssWatch, serving, switch
+from load_servers import PostgreSQL, Redis, RssWatch, first_change_accepted, serving, switch
 from load_tools import Load, Results, Wrk, WrkRun, ensure_wrk
 
 from maintguard import MaintenanceService
@@ -213,16 +213,7 @@ def redis_restart(h: Harness) -> None:
         reader = MaintenanceService(redis.url)
         after = reader.store.load()
         reader.close()
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                writer.enable_maintenance("load benchmark, after the restart", duration=3600)
-                break
-            except Exception:  # the client reconnects on its own; count and retry
-                if time.monotonic() - up > 30:
-                    raise
-                time.sleep(0.01)
+        _, attempts = first_change_accepted(writer, "load benchmark, after the restart", up)
         written = time.monotonic()
         reads, writes = (Wrk.finish(run) for run in floods)
         writer.close()

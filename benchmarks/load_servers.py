@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from tests.servers import RedisServer, _as_user, _find, free_port, wait_for_port  # noqa: E402
 
 from maintguard import MaintenanceService  # noqa: E402
+from maintguard.exceptions import StoreError  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -199,6 +200,23 @@ def switch(url: str, on: bool) -> None:
     finally:
         service.close()
     time.sleep(1.0)
+
+
+def first_change_accepted(
+    writer: MaintenanceService, reason: str, since: float, give_up: float = 30.0
+) -> tuple[int, int]:
+    """Retry a change until the store takes it again (after a restart, a
+    failover): (its version, the attempts), or the error after ``give_up``
+    seconds from ``since`` (monotonic)."""
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return writer.enable_maintenance(reason, duration=3600).version, attempts
+        except StoreError:  # no server answers yet; count and retry
+            if time.monotonic() - since > give_up:
+                raise
+            time.sleep(0.01)
 
 
 class RssWatch:
